@@ -1,0 +1,296 @@
+"""Reading a corpus path (a file or a folder) into documents with sections.
+
+Supported: plain text (`.txt`), Markdown (`.md`, `.markdown`) and BEIR
+`corpus.jsonl` (one document per line). Each section keeps the character
+offsets of its body in the document's original text, so a passage can always
+be traced back to where it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import CorpusError
+
+TEXT_SUFFIXES = (".txt", ".text")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+JSONL_SUFFIXES = (".jsonl",)
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + MARKDOWN_SUFFIXES + JSONL_SUFFIXES
+
+MAX_HEADING_CHARS = 100
+MAX_HEADING_WORDS = 16
+HEADING_PATH_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the span of its body in the document text."""
+
+    heading: str
+    start: int
+    end: int
+
+
+@dataclass
+class Document:
+    """One document: its id, the file it came from, its text and its sections."""
+
+    doc_id: str
+    source: str
+    text: str
+    sections: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class Corpus:
+    """All documents under a path, with a hash of every file read."""
+
+    root: Path
+    documents: list[Document]
+    file_hashes: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.root.stem if self.root.is_file() else self.root.name
+
+
+def corpus_files(path: Path) -> list[Path]:
+    """The supported files at `path`: the file itself, or a folder's files, sorted.
+
+    A BEIR folder (with `corpus.jsonl`) yields just its corpus, not its queries.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(
+            f"corpus path {path} does not exist. Pass a .txt or .md file, a folder, or a BEIR corpus.jsonl."
+        )
+    if path.is_file():
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise CorpusError(
+                f"{path} has an unsupported extension {path.suffix or '(none)'!r}. "
+                f"Supported: {', '.join(SUPPORTED_SUFFIXES)}."
+            )
+        return [path]
+    if (path / "corpus.jsonl").is_file():
+        return [path / "corpus.jsonl"]
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
+    if not files:
+        raise CorpusError(
+            f"folder {path} holds no supported files. Add .txt, .md or a BEIR corpus.jsonl, or point at another folder."
+        )
+    return files
+
+
+def load_corpus(path: str | Path) -> Corpus:
+    """Read every supported file under `path` into documents."""
+    root = Path(path)
+    files = corpus_files(root)
+    base = root if root.is_dir() else root.parent
+    documents: list[Document] = []
+    hashes: dict[str, str] = {}
+    for file in files:
+        relative = file.relative_to(base).as_posix()
+        data = file.read_bytes()
+        hashes[relative] = hashlib.sha256(data).hexdigest()
+        text = _decode(file, data)
+        documents.extend(parse_file(text, relative, file.suffix.lower()))
+    documents = [d for d in documents if d.sections]
+    if not documents:
+        raise CorpusError(f"corpus {root} has no text: every file is empty. Add some text, or point at another path.")
+    return Corpus(root=root, documents=documents, file_hashes=hashes)
+
+
+def hash_corpus_files(path: str | Path) -> dict[str, str]:
+    """sha256 of every file `load_corpus` would read, keyed like `Corpus.file_hashes`."""
+    root = Path(path)
+    base = root if root.is_dir() else root.parent
+    return {f.relative_to(base).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in corpus_files(root)}
+
+
+def parse_file(text: str, source: str, suffix: str) -> list[Document]:
+    """Split one file's text into documents, by its format."""
+    if suffix in JSONL_SUFFIXES:
+        return parse_beir_jsonl(text, source)
+    doc_id = source
+    title = _title_from_filename(source)
+    if suffix in MARKDOWN_SUFFIXES:
+        sections = markdown_sections(text, title)
+    else:
+        sections = plain_text_sections(text, title)
+    return [Document(doc_id=doc_id, source=source, text=text, sections=sections)]
+
+
+def _decode(file: Path, data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise CorpusError(f"{file} looks like a binary file (it contains NUL bytes). Remove it from the corpus folder.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CorpusError(
+            f"{file} is not valid UTF-8 (bad byte at offset {error.start}). Re-save it as UTF-8, or remove it."
+        ) from None
+
+
+def _title_from_filename(source: str) -> str:
+    stem = Path(source).stem
+    words = re.sub(r"[_\-]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else source
+
+
+# --- plain text -------------------------------------------------------------------------------
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_FINAL_PUNCTUATION = tuple(".!?;,…\"'”’)]}。！？；，")
+_LIST_MARKERS = ("-", "*", "•", "+", ">", "|")
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """(offset, line without its newline) for every line of `text`."""
+    lines = []
+    for match in _LINE.finditer(text):
+        if match.start() == len(text) and match.start() > 0:
+            break
+        lines.append((match.start(), match.group().rstrip("\r\n")))
+    return lines
+
+
+def _is_plain_heading(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or len(stripped) > MAX_HEADING_CHARS or len(stripped.split()) > MAX_HEADING_WORDS:
+        return False
+    if stripped.startswith(_LIST_MARKERS):
+        return False
+    if stripped.endswith(":"):
+        return len(stripped) > 1
+    return not stripped.endswith(_FINAL_PUNCTUATION)
+
+
+def plain_text_sections(text: str, title: str) -> list[Section]:
+    """Sections of a plain-text document.
+
+    A heading is a short line standing alone between blank lines that ends in
+    a colon or has no final punctuation. Text before the first heading belongs
+    to the document's title: the first line when it is a heading, else the
+    file name.
+    """
+    lines = _lines(text)
+    headings: list[tuple[int, int, str]] = []  # (line start, body start, heading)
+    for i, (offset, line) in enumerate(lines):
+        before_blank = i == 0 or not lines[i - 1][1].strip()
+        after_blank = i + 1 < len(lines) and not lines[i + 1][1].strip()
+        if before_blank and after_blank and _is_plain_heading(line):
+            body_start = offset + len(line)
+            headings.append((offset, body_start, line.strip().rstrip(":").strip()))
+    return _sections_between(text, headings, title)
+
+
+def _sections_between(text: str, headings: list[tuple[int, int, str]], title: str) -> list[Section]:
+    """Turn heading positions into sections; leading text goes under `title`.
+
+    When the document opens with a heading, that heading is the title and its
+    section takes the text up to the next heading.
+    """
+    sections: list[Section] = []
+    first_start = headings[0][0] if headings else len(text)
+    if text[:first_start].strip():
+        sections.append(_section(text, title, 0, first_start))
+    for index, (_, body_start, heading) in enumerate(headings):
+        end = headings[index + 1][0] if index + 1 < len(headings) else len(text)
+        section = _section(text, heading, body_start, end)
+        if section.start < section.end:
+            sections.append(section)
+    return sections
+
+
+def _section(text: str, heading: str, start: int, end: int) -> Section:
+    """A section whose span is trimmed of surrounding white space."""
+    chunk = text[start:end]
+    lead = len(chunk) - len(chunk.lstrip())
+    trail = len(chunk) - len(chunk.rstrip())
+    start, end = start + lead, max(start + lead, end - trail)
+    return Section(heading=heading, start=start, end=end)
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def markdown_sections(text: str, title: str) -> list[Section]:
+    """Sections of a Markdown document; nested headings become `Parent › Child`.
+
+    Headings inside fenced code blocks are code, not headings.
+    """
+    lines = _lines(text)
+    headings: list[tuple[int, int, str]] = []
+    stack: list[tuple[int, str]] = []
+    in_fence = False
+    for i, (offset, line) in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        level, heading, line_start, body_start = 0, "", offset, offset + len(line)
+        atx = _ATX_HEADING.match(line)
+        if atx and atx.group(2).strip():
+            level, heading = len(atx.group(1)), atx.group(2).strip()
+        elif i + 1 < len(lines) and line.strip() and _SETEXT_UNDERLINE.match(lines[i + 1][1]):
+            previous_blank = i == 0 or not lines[i - 1][1].strip()
+            if previous_blank:
+                level = 1 if lines[i + 1][1].strip().startswith("=") else 2
+                heading = line.strip()
+                body_start = lines[i + 1][0] + len(lines[i + 1][1])
+        if not level:
+            continue
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
+        path = HEADING_PATH_SEPARATOR.join(h for _, h in stack)
+        headings.append((line_start, body_start, path))
+    return _sections_between(text, headings, title)
+
+
+# --- BEIR corpus.jsonl ------------------------------------------------------------------------
+
+
+def parse_beir_jsonl(text: str, source: str) -> list[Document]:
+    """One document per line of a BEIR `corpus.jsonl`: `_id`, `title`, `text`."""
+    documents = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CorpusError(
+                f"{source} line {number}: not valid JSON ({error.msg}). Fix or remove the line."
+            ) from None
+        if not isinstance(row, dict) or "_id" not in row or "text" not in row:
+            raise CorpusError(
+                f'{source} line {number}: a BEIR corpus line needs "_id" and "text" fields. Fix or remove that line.'
+            )
+        doc_id = str(row["_id"])
+        if doc_id in seen:
+            raise CorpusError(f"{source} line {number}: duplicate _id {doc_id!r}. Each document needs its own id.")
+        seen.add(doc_id)
+        body = str(row.get("text") or "")
+        heading = str(row.get("title") or "").strip() or doc_id
+        sections = [_section(body, heading, 0, len(body))] if body.strip() or row.get("title") else []
+        if sections and sections[0].start == sections[0].end:
+            sections = [Section(heading=heading, start=0, end=0)]
+        documents.append(Document(doc_id=doc_id, source=source, text=body, sections=sections))
+    return documents

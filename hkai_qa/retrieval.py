@@ -1,0 +1,225 @@
+"""Ranking passages for a question: dense (FAISS), lexical (BM25 via bm25s), and their fusion.
+
+Every function here works on vectors, token lists and id arrays, not on the
+model, so each can be tested against a brute-force oracle in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .folding import fold
+
+if TYPE_CHECKING:
+    import bm25s
+    import faiss
+
+MODES = ("hybrid", "dense", "bm25")
+RRF_K = 60
+
+# --- dense --------------------------------------------------------------------------------------
+
+
+def build_faiss_index(vectors: np.ndarray) -> faiss.Index:
+    """An exact inner-product index: on unit vectors, the cosine similarity."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def dense_search(index: faiss.Index, queries: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids) of the `depth` nearest passages per query; ids are -1 past the end."""
+    depth = max(1, min(depth, index.ntotal))
+    scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
+    return scores, ids
+
+
+# --- BM25 ---------------------------------------------------------------------------------------
+
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+
+
+def _cjk_bigrams(match: re.Match) -> str:
+    """Chinese, Japanese and Korean have no spaces: index overlapping character pairs."""
+    run = match.group()
+    if len(run) == 1:
+        return f" {run}{run} "
+    return " " + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + " "
+
+
+def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Folded, stop-worded, Snowball-stemmed English tokens; CJK text as character bigrams."""
+    import bm25s
+    import Stemmer
+
+    prepared = [_CJK_RUN.sub(_cjk_bigrams, fold(t)) for t in texts]
+    return bm25s.tokenize(
+        prepared, stopwords="en_plus", stemmer=_stemmer(Stemmer), return_ids=False, show_progress=False
+    )
+
+
+_STEMMER = None
+
+
+def _stemmer(stemmer_module):
+    global _STEMMER
+    if _STEMMER is None:
+        _STEMMER = stemmer_module.Stemmer("english")
+    return _STEMMER
+
+
+def build_bm25(texts: Sequence[str]) -> bm25s.BM25:
+    """A Lucene-variant BM25 (k1=1.5, b=0.75) over `texts`."""
+    import bm25s
+
+    retriever = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    tokens = bm25_tokenize(texts)
+    # bm25s cannot index a corpus with no tokens at all; an empty token keeps it valid.
+    retriever.index([t or [""] for t in tokens], show_progress=False)
+    return retriever
+
+
+def bm25_scores(retriever: bm25s.BM25, query_tokens: list[str]) -> np.ndarray:
+    """BM25 score of every passage for one tokenized query (zeros if no token is known)."""
+    known = retriever.get_tokens_ids(query_tokens)
+    if not known:
+        return np.zeros(retriever.scores["num_docs"], dtype=np.float32)
+    return np.asarray(retriever.get_scores_from_ids(known), dtype=np.float32)
+
+
+def bm25_ceiling(retriever: bm25s.BM25, query_tokens: list[str]) -> float:
+    """The highest BM25 score any passage could reach for this query: the sum of its terms' idf.
+
+    Lucene BM25's term-frequency factor stays below 1, so dividing by this
+    ceiling gives a coverage in [0, 1) that means the same for every question.
+    """
+    known = retriever.get_tokens_ids(query_tokens)
+    if not known:
+        return 0.0
+    indptr = retriever.scores["indptr"]
+    n_docs = retriever.scores["num_docs"]
+    ids = np.asarray(known, dtype=np.int64)
+    df = (indptr[ids + 1] - indptr[ids]).astype(np.float64)
+    return float(np.log1p((n_docs - df + 0.5) / (df + 0.5)).sum())
+
+
+def top_ids(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Ids of the `depth` highest scores, best first, ties broken by lower id."""
+    depth = min(depth, len(scores))
+    if depth <= 0:
+        return np.empty(0, dtype=np.int64)
+    candidates = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order].astype(np.int64)
+
+
+# --- fusion -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One passage's standing in each ranking (ranks start at 1; None when absent)."""
+
+    passage: int
+    fused: float
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
+    """Sum of 1 / (k + rank) over the rankings each id appears in (Cormack et al., 2009)."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, passage in enumerate(ranking, start=1):
+            fused[passage] = fused.get(passage, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def fuse(dense_ranking: Sequence[int], bm25_ranking: Sequence[int], k: int = RRF_K) -> list[Candidate]:
+    """Candidates from both rankings, best fused score first, ties broken by id."""
+    fused = reciprocal_rank_fusion([dense_ranking, bm25_ranking], k=k)
+    dense_rank = {p: r for r, p in enumerate(dense_ranking, start=1)}
+    bm25_rank = {p: r for r, p in enumerate(bm25_ranking, start=1)}
+    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    return [Candidate(p, s, dense_rank.get(p), bm25_rank.get(p)) for p, s in ordered]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A passage's place for one question, with every score that went into it."""
+
+    passage: int
+    score: float
+    dense_score: float
+    bm25_score: float
+    bm25_coverage: float
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+def rank_passages(
+    mode: str,
+    query_vector: np.ndarray,
+    query_tokens: list[str],
+    faiss_index: faiss.Index,
+    vectors: np.ndarray,
+    retriever: bm25s.BM25,
+    depth: int,
+    alpha: float,
+) -> list[Ranked]:
+    """Passages for one question, best first.
+
+    Dense mode scores by cosine, BM25 mode by BM25 coverage, and hybrid mode by
+    `alpha * cosine + (1 - alpha) * coverage` over the union of both top-`depth`
+    lists; each is comparable across questions. Ties break by passage number.
+    """
+    dense_scores, dense_ids = dense_search(faiss_index, query_vector[None, :], depth)
+    dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
+    lexical = bm25_scores(retriever, query_tokens)
+    ceiling = bm25_ceiling(retriever, query_tokens)
+    bm25_ranking = [int(i) for i in top_ids(lexical, depth) if lexical[i] > 0]
+    if mode == "dense":
+        candidates = dense_ranking
+    elif mode == "bm25":
+        candidates = bm25_ranking or dense_ranking
+    else:
+        candidates = list(dict.fromkeys(dense_ranking + bm25_ranking))
+    ids = np.asarray(candidates, dtype=np.int64)
+    cosine = np.asarray(vectors[ids], dtype=np.float32) @ query_vector.astype(np.float32)
+    bm25 = lexical[ids]
+    coverage = bm25 / ceiling if ceiling > 0 else np.zeros_like(bm25)
+    if mode == "dense":
+        fused = cosine
+    elif mode == "bm25":
+        fused = coverage
+    else:
+        fused = alpha * cosine + (1.0 - alpha) * coverage
+    dense_rank = {p: r for r, p in enumerate(dense_ranking, start=1)}
+    bm25_rank = {p: r for r, p in enumerate(bm25_ranking, start=1)}
+    order = np.lexsort((ids, -fused))
+    return [
+        Ranked(
+            passage=int(ids[i]),
+            score=float(fused[i]),
+            dense_score=float(cosine[i]),
+            bm25_score=float(bm25[i]),
+            bm25_coverage=float(coverage[i]),
+            dense_rank=dense_rank.get(int(ids[i])),
+            bm25_rank=bm25_rank.get(int(ids[i])),
+        )
+        for i in order
+    ]
+
+
+def load_bm25(folder: Path) -> bm25s.BM25:
+    import bm25s
+
+    return bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, load_corpus=False)

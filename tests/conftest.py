@@ -1,0 +1,66 @@
+"""Shared fixtures: one real model load per session, indexes in temporary folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED_CORPUS = REPO / "corpus"
+SCIFACT = REPO.parent / "shared" / "data" / "scifact"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+GOVERNMENT_QUESTION = "How does the government support AI?"
+SECTION_QUESTIONS = [
+    ("What makes Hong Kong's infrastructure suitable for AI?", "Infrastructure and Connectivity"),
+    ("Which universities are key players in AI research?", "Research and Innovation"),
+    (GOVERNMENT_QUESTION, "Government Support"),
+    ("How do banks and financial institutions use AI?", "AI in Finance and Business"),
+    ("How is AI used in transportation and healthcare in the city?", "Smart Cities and Urban Development"),
+    ("What concerns about data privacy and ethics does AI raise?", "Challenges and Opportunities"),
+]
+TITLE = "Unleashing the Power of AI: A Closer Look at Hong Kong’s AI Ecosystem"
+HEADINGS = [
+    TITLE,
+    "Infrastructure and Connectivity",
+    "Research and Innovation",
+    "Government Support",
+    "AI in Finance and Business",
+    "Smart Cities and Urban Development",
+    "Challenges and Opportunities",
+]
+
+
+@pytest.fixture(autouse=True)
+def _offline_and_isolated(monkeypatch, tmp_path_factory):
+    """No test reaches a hub or writes indexes into the repository."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HKAI_QA_INDEX_ROOT", str(tmp_path_factory.getbasetemp() / "indexes"))
+
+
+@pytest.fixture(scope="session")
+def bundled_qa(tmp_path_factory):
+    from hkai_qa import QA
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    return QA(index=tmp_path_factory.mktemp("bundled") / "index")
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "volcanoes.md").write_text(
+        "# Volcanoes\n\nA volcano is an opening in a planet's crust where molten rock escapes.\n\n"
+        "## Eruptions\n\nAn eruption ejects lava, ash and gases; some are explosive.\n\n"
+        "## Famous volcanoes\n\nMount Vesuvius buried Pompeii in the year 79.\n",
+        encoding="utf-8",
+    )
+    (folder / "tea.txt").write_text(
+        "Growing tea\n\nTea plants grow best on hillsides with acid soil and plenty of rain.\n\n"
+        "Processing:\n\nLeaves are withered, rolled, oxidised and dried to make black tea.\n",
+        encoding="utf-8",
+    )
+    return folder

@@ -1,0 +1,102 @@
+"""Retrieval maths against brute force and hand-worked values (no model)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hkai_qa.retrieval import (
+    bm25_ceiling,
+    bm25_scores,
+    bm25_tokenize,
+    build_bm25,
+    build_faiss_index,
+    dense_search,
+    fuse,
+    load_bm25,
+    rank_passages,
+    reciprocal_rank_fusion,
+    top_ids,
+)
+
+TEXTS = [
+    "Tea plants grow on hillsides with acid soil.",
+    "Volcanoes erupt lava and ash.",
+    "The government funds startups through grants.",
+    "Black tea is oxidised before drying.",
+]
+
+
+def unit_vectors(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_faiss_search_matches_numpy_brute_force():
+    vectors, queries = unit_vectors(500, 32), unit_vectors(5, 32, seed=1)
+    scores, ids = dense_search(build_faiss_index(vectors), queries, 10)
+    expected = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    assert (ids == expected).all()
+    np.testing.assert_allclose(scores, np.take_along_axis(queries @ vectors.T, expected, 1), rtol=1e-5)
+
+
+def test_reciprocal_rank_fusion_hand_values():
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]], k=60)
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert [c.passage for c in fuse([1, 2, 3], [3, 1])] == [1, 3, 2]
+
+
+def test_top_ids_breaks_ties_by_lower_id():
+    assert top_ids(np.array([0.5, 0.9, 0.5, 0.1]), 3).tolist() == [1, 0, 2]
+
+
+def test_bm25_tokens_are_stemmed_and_stop_worded():
+    assert bm25_tokenize(["What are the growing teas?"]) == [["grow", "tea"]]
+    assert bm25_tokenize(["香港人工智能"]) == [["香港", "港人", "人工", "工智", "智能"]]
+
+
+def test_bm25_coverage_is_below_one_and_ranks_matching_text_first():
+    retriever = build_bm25(TEXTS)
+    tokens = bm25_tokenize(["tea oxidised"])[0]
+    scores = bm25_scores(retriever, tokens)
+    ceiling = bm25_ceiling(retriever, tokens)
+    assert int(np.argmax(scores)) == 3
+    assert 0 < scores.max() / ceiling < 1
+    n, df = len(TEXTS), 2
+    assert bm25_ceiling(retriever, ["tea"]) == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)), rel=1e-5)
+    assert not bm25_scores(retriever, ["unknownword"]).any()
+
+
+def test_bm25_saved_and_loaded_ranks_the_same(tmp_path):
+    retriever = build_bm25(TEXTS)
+    retriever.save(str(tmp_path / "bm25"), allow_pickle=False)
+    loaded = load_bm25(tmp_path / "bm25")
+    for query in ["tea", "government grants", "lava volcano"]:
+        tokens = bm25_tokenize([query])[0]
+        np.testing.assert_allclose(bm25_scores(loaded, tokens), bm25_scores(retriever, tokens))
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_rank_passages_orders_by_the_documented_score(mode):
+    vectors = unit_vectors(len(TEXTS), 16)
+    query = vectors[2] * 0.8 + vectors[0] * 0.2
+    query /= np.linalg.norm(query)
+    retriever = build_bm25(TEXTS)
+    tokens = bm25_tokenize(["tea soil"])[0]
+    ranked = rank_passages(mode, query, tokens, build_faiss_index(vectors), vectors, retriever, depth=4, alpha=0.5)
+    scores = [r.score for r in ranked]
+    assert scores == sorted(scores, reverse=True)
+    for r in ranked:
+        cosine = float(vectors[r.passage] @ query)
+        assert r.dense_score == pytest.approx(cosine, abs=1e-5)
+        expected = {"dense": cosine, "bm25": r.bm25_coverage, "hybrid": 0.5 * cosine + 0.5 * r.bm25_coverage}[mode]
+        assert r.score == pytest.approx(expected, abs=1e-5)
+    if mode == "dense":
+        assert ranked[0].passage == 2
+    if mode == "bm25":
+        assert ranked[0].passage == 0
