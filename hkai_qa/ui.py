@@ -151,14 +151,16 @@ def render_header(qa: QA) -> str:
 # --- the app -------------------------------------------------------------------------------------
 
 
-def chat_turn(qa: QA, question: str, history: list[dict[str, Any]] | None, k: float) -> list[dict[str, Any]]:
+def chat_turn(qa: QA, question: str, history: list[dict[str, Any]] | None, k: float | None) -> list[dict[str, Any]]:
     """The chat history with `question` and its answer (or a friendly error) appended."""
     history = list(history or [])
     question = question if isinstance(question, str) else ""
     if question.strip():
         history.append({"role": "user", "content": render_question(question)})
+    # The slider keeps k in 1-10 in the browser; a cleared number box sends nothing.
+    passages = min(max(int(k), 1), MAX_PASSAGES) if isinstance(k, int | float) else DEFAULT_PASSAGES
     try:
-        answer = qa.ask(question, k=int(k))
+        answer = qa.ask(question, k=passages)
     except (HkaiQaError, ValueError) as error:
         history.append({"role": "assistant", "content": render_error(str(error))})
     else:
