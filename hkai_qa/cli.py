@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=3, help="how many passages to show (default: 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     corpus_options(ask)
+
+    serve = commands.add_parser("serve", help="open the chat UI in the browser (Gradio)")
+    corpus_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     return parser
 
 
@@ -80,7 +85,28 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(_format_answer(answer, qa.threshold))
         return 0
+    if args.command == "serve":
+        return _serve(args)
     raise AssertionError(args.command)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Gradio is imported only here, so the other commands stay quick to start."""
+    from hkai_qa import QA, HkaiQaError
+    from hkai_qa.ui import ARTICLE_EXAMPLES, DEFAULT_PORT, serve
+
+    port = args.port
+    if port is None:
+        setting = os.environ.get("GRADIO_SERVER_PORT", str(DEFAULT_PORT))
+        if not setting.isdigit():
+            raise HkaiQaError(f"GRADIO_SERVER_PORT={setting!r} is not a port number. Set it to one, e.g. 7860.")
+        port = int(setting)
+    if not 0 < port < 65536:
+        raise HkaiQaError(f"port {port} is out of range. Pass a port between 1 and 65535, e.g. --port 7860.")
+    qa = QA(args.corpus, args.index, model=args.model, **_mode(args))
+    bundled = args.corpus is None and args.index is None
+    serve(qa, host=args.host, port=port, examples=ARTICLE_EXAMPLES if bundled else ())
+    return 0
 
 
 def _mode(args: argparse.Namespace) -> dict[str, str]:
