@@ -9,6 +9,7 @@ Importing this package loads no model, torch, FAISS or Gradio: they load on firs
 
 from .answer import Answer, Hit
 from .errors import CorpusError, HkaiQaError, IndexStoreError, ModelError, QuestionError
+from .evaluation import EvalReport, load_questions
 from .passages import Passage
 from .qa import QA
 
@@ -22,5 +23,7 @@ __all__ = [
     "IndexStoreError",
     "QuestionError",
     "ModelError",
+    "EvalReport",
+    "load_questions",
 ]
 __version__ = "0.1.0"

@@ -47,7 +47,41 @@ def _parser() -> argparse.ArgumentParser:
     corpus_options(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
     serve.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+
+    evaluate = commands.add_parser("eval", help="score a question set or a BEIR benchmark and write a report")
+    evaluate.add_argument(
+        "questions", metavar="QUESTIONS", help="a .jsonl, .csv or .json question file, or a BEIR folder"
+    )
+    evaluate.add_argument("--corpus", metavar="PATH", help="the corpus to answer from (a BEIR folder brings its own)")
+    evaluate.add_argument("--index", metavar="DIR", help="index folder (default: one per corpus under index/)")
+    evaluate.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: all-MiniLM-L6-v2)")
+    evaluate.add_argument(
+        "--mode", type=_modes, default=None, help="hybrid, dense, bm25, a comma list, or all: one report per mode"
+    )
+    evaluate.add_argument("--k", type=_ks, default=(1, 3, 5, 10), metavar="K,K,…", help="hit@k cut-offs (1,3,5,10)")
+    evaluate.add_argument("--out", metavar="DIR", help="report folder (default: reports/<corpus>-<timestamp>/)")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars, only the summary table")
     return parser
+
+
+def _modes(text: str) -> list[str]:
+    modes = ["hybrid", "dense", "bm25"] if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in ("hybrid", "dense", "bm25")]
+    if not modes or unknown:
+        raise argparse.ArgumentTypeError(f"unknown mode {', '.join(unknown) or text!r}; use hybrid, dense, bm25 or all")
+    return list(dict.fromkeys(modes))
+
+
+def _ks(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(sorted({int(k) for k in text.split(",") if k.strip()}))
+    except ValueError:
+        ks = ()
+    if not ks or ks[0] < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers of 1 or more separated by commas, like 1,3,5,10; got {text!r}"
+        )
+    return ks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +121,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "serve":
         return _serve(args)
+    if args.command == "eval":
+        return _evaluate(args)
     raise AssertionError(args.command)
 
 
@@ -107,6 +143,61 @@ def _serve(args: argparse.Namespace) -> int:
     bundled = args.corpus is None and args.index is None
     serve(qa, host=args.host, port=port, examples=ARTICLE_EXAMPLES if bundled else ())
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """One report per mode; the questions are read and checked before any model loads."""
+    import time
+    import warnings
+    from datetime import datetime
+    from pathlib import Path
+
+    from hkai_qa import QA, EvalReport, load_questions
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning
+        questions = load_questions(args.questions)
+    corpus = args.corpus if args.corpus or not questions.is_beir else args.questions
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    modes = args.mode or [None]
+    out = Path(args.out) if args.out else None
+    reports = []
+    for mode in modes:
+        started = time.perf_counter()
+        qa = QA(
+            corpus,
+            args.index,
+            model=args.model,
+            progress=False if args.quiet else None,
+            **({"mode": mode} if mode else {}),
+        )
+        ready_seconds = time.perf_counter() - started
+        report = qa.evaluate(questions, k=args.k, progress=not args.quiet)
+        report.timings["index_ready_seconds"] = round(ready_seconds, 3)
+        out = out or Path("reports") / f"{_corpus_slug(qa)}-{stamp}"
+        report.write(out / qa.mode if len(modes) > 1 else out)
+        reports.append(report)
+    table = EvalReport.table(reports)
+    if len(reports) > 1:
+        (out / "summary.md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    print(
+        f"\nReport: {out}{'/<mode>' if len(reports) > 1 else ''}/report.md (metrics.json, per_question.csv, plot.png)"
+    )
+    return 0
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"Warning: {message}", file=sys.stderr)
+
+
+def _corpus_slug(qa) -> str:
+    """A readable folder name: the corpus file's, or its folder's."""
+    files = list(qa.manifest.get("corpus_files", {}))
+    name = qa.corpus_path.resolve().name
+    if len(files) == 1 and not files[0].endswith("corpus.jsonl"):
+        name = files[0].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "corpus"
 
 
 def _mode(args: argparse.Namespace) -> dict[str, str]:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from .errors import CorpusError, IndexStoreError, QuestionError, did_you_mean
 from .evidence import best_sentences
 from .passages import Passage, split_documents
 from .retrieval import MODES, bm25_tokenize, build_bm25, build_faiss_index, rank_passages
+
+if TYPE_CHECKING:
+    from .evaluation import EvalReport, QuestionSet
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 BUNDLED_CORPUS = PACKAGE_ROOT.parent / "corpus"
@@ -238,17 +241,45 @@ class QA:
 
     def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
         """`ask` for many questions, encoded in batches."""
+        return self._ask_many(questions, _check_k(k))
+
+    def _ask_many(self, questions: Sequence[str], k: int, evidence_for: int | None = None) -> list[Answer]:
+        """`ask_many` without the MAX_K cap: evaluation needs 100 distinct documents, so more passages.
+
+        `evidence_for` limits evidence to the first hits; finding it costs more than ranking.
+        """
         if isinstance(questions, str):
             raise QuestionError("ask_many takes a list of questions; use ask() for one.")
         cleaned = [check_question(q) for q in questions]
-        k = min(_check_k(k), len(self.passages))
+        k = min(k, len(self.passages))
         if not cleaned:
             return []
         vectors = self.embedder.encode(cleaned)
         tokens = bm25_tokenize(cleaned)
-        return [self._answer(q, v, t, k) for q, v, t in zip(cleaned, vectors, tokens, strict=True)]
+        return [self._answer(q, v, t, k, evidence_for) for q, v, t in zip(cleaned, vectors, tokens, strict=True)]
 
-    def _answer(self, question: str, vector: np.ndarray, tokens: list[str], k: int) -> Answer:
+    def evaluate(
+        self,
+        questions: str | Path | QuestionSet,
+        *,
+        k: Sequence[int] = (1, 3, 5, 10),
+        out: str | Path | None = None,
+        progress: bool | None = None,
+    ) -> EvalReport:
+        """Score this QA on a question file (.jsonl, .csv, .json) or a BEIR folder; see `hkai_qa.evaluation`.
+
+        With `out`, also writes metrics.json, per_question.csv, report.md and plot.png there.
+        """
+        from .evaluation import evaluate
+
+        report = evaluate(self, questions, ks=k, progress=progress)
+        if out is not None:
+            report.write(out)
+        return report
+
+    def _answer(
+        self, question: str, vector: np.ndarray, tokens: list[str], k: int, evidence_for: int | None = None
+    ) -> Answer:
         store = self._store
         ranked = rank_passages(
             self.mode,
@@ -260,7 +291,10 @@ class QA:
             depth=max(CANDIDATE_DEPTH, k),
             alpha=HYBRID_ALPHA,
         )[:k]
-        hits = [self._hit(position, r, tokens) for position, r in enumerate(ranked, start=1)]
+        hits = [
+            self._hit(position, r, tokens if evidence_for is None or position <= evidence_for else [])
+            for position, r in enumerate(ranked, start=1)
+        ]
         answerable = bool(hits) and hits[0].score >= self.threshold
         notes = []
         if _has_cjk(question) and self.embedder.spec.is_default:
