@@ -1,16 +1,19 @@
 """Fitting the abstention threshold: when is the best hit too weak to answer?
 
 The rule is one number per retrieval mode: a question is answerable when its
-best hit's `score` reaches the threshold. The threshold is fitted on labelled
-questions (answerable or not) by maximising balanced accuracy, and placed in
-the middle of the widest gap that achieves it, so small score shifts do not
-flip decisions.
+best hit's `score` reaches the threshold. Wrongly hiding an answer costs more
+than showing weak passages (which are shown anyway, marked), so the fit keeps
+at least 95% of the answerable questions and, within that, flags as many
+out-of-scope questions as it can. Among equally good thresholds it takes the
+middle of their range, so small score shifts do not flip decisions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+MAX_WRONGLY_FLAGGED = 0.05
 
 
 @dataclass(frozen=True)
@@ -24,28 +27,30 @@ class Calibration:
     n_unanswerable: int
 
 
-def fit_threshold(answerable: Sequence[float], unanswerable: Sequence[float]) -> Calibration:
-    """The threshold that best separates best-hit scores of answerable from unanswerable questions."""
+def fit_threshold(
+    answerable: Sequence[float], unanswerable: Sequence[float], max_wrongly_flagged: float = MAX_WRONGLY_FLAGGED
+) -> Calibration:
+    """The threshold flagging most unanswerable questions while flagging at most `max_wrongly_flagged` answerable."""
     if not answerable or not unanswerable:
         raise ValueError("calibration needs both answerable and unanswerable questions (answerable: false).")
     points = sorted(set(answerable) | set(unanswerable))
     candidates = [points[0] - 1e-6] + [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)]
-    candidates.append(points[-1] + 1e-6)
 
-    def balanced_accuracy(threshold: float) -> float:
-        kept = sum(s >= threshold for s in answerable) / len(answerable)
-        flagged = sum(s < threshold for s in unanswerable) / len(unanswerable)
-        return (kept + flagged) / 2
+    def kept(threshold: float) -> float:
+        return sum(s >= threshold for s in answerable) / len(answerable)
 
-    best = max(balanced_accuracy(t) for t in candidates)
-    winners = [t for t in candidates if balanced_accuracy(t) == best]
-    # Among equally good thresholds, take the middle of the widest run of them.
-    low, high = winners[0], winners[-1]
-    threshold = (low + high) / 2 if balanced_accuracy((low + high) / 2) == best else winners[len(winners) // 2]
+    def flagged(threshold: float) -> float:
+        return sum(s < threshold for s in unanswerable) / len(unanswerable)
+
+    allowed = [t for t in candidates if kept(t) >= 1 - max_wrongly_flagged - 1e-12]
+    best = max((flagged(t), kept(t)) for t in allowed)
+    winners = [t for t in allowed if (flagged(t), kept(t)) == best]
+    middle = (winners[0] + winners[-1]) / 2
+    threshold = middle if (flagged(middle), kept(middle)) == best else winners[len(winners) // 2]
     return Calibration(
         threshold=round(threshold, 6),
-        answerable_kept=sum(s >= threshold for s in answerable) / len(answerable),
-        unanswerable_flagged=sum(s < threshold for s in unanswerable) / len(unanswerable),
+        answerable_kept=kept(threshold),
+        unanswerable_flagged=flagged(threshold),
         n_answerable=len(answerable),
         n_unanswerable=len(unanswerable),
     )

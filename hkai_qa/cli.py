@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
     serve.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
 
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the 'not in the documents' thresholds on labelled questions, store them in the index"
+    )
+    calibrate.add_argument("questions", metavar="QUESTIONS", help='a question file with some "answerable": false rows')
+    corpus_options(calibrate)
+
     evaluate = commands.add_parser("eval", help="score a question set or a BEIR benchmark and write a report")
     evaluate.add_argument(
         "questions", metavar="QUESTIONS", help="a .jsonl, .csv or .json question file, or a BEIR folder"
@@ -123,6 +129,8 @@ def _run(args: argparse.Namespace) -> int:
         return _serve(args)
     if args.command == "eval":
         return _evaluate(args)
+    if args.command == "calibrate":
+        return _calibrate(args)
     raise AssertionError(args.command)
 
 
@@ -184,6 +192,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(
         f"\nReport: {out}{'/<mode>' if len(reports) > 1 else ''}/report.md (metrics.json, per_question.csv, plot.png)"
     )
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from hkai_qa import QA, load_questions
+
+    questions = load_questions(args.questions)
+    qa = QA(args.corpus, args.index, model=args.model, **_mode(args))
+    fitted = qa.calibrate(questions)
+    print(f"Abstention thresholds for {qa.index_dir} (fitted on {len(questions.questions)} questions):")
+    print(f"{'mode':<8} {'threshold':>9} {'answerable kept':>16} {'out-of-scope flagged':>21}")
+    for mode, c in fitted.items():
+        print(f"{mode:<8} {c.threshold:>9.3f} {c.answerable_kept:>16.1%} {c.unanswerable_flagged:>21.1%}")
     return 0
 
 

@@ -157,6 +157,18 @@ def write_index(
         raise
 
 
+def update_manifest(folder: str | Path, changes: dict[str, Any]) -> dict[str, Any]:
+    """Merge `changes` into an index's manifest, replacing the file atomically."""
+    folder = Path(folder)
+    manifest = {**read_manifest(folder), **changes}
+    temporary = folder / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
+    temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    with temporary.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, folder / MANIFEST)
+    return manifest
+
+
 def _fsync_tree(folder: Path) -> None:
     for path in folder.rglob("*"):
         if path.is_file():

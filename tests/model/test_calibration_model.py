@@ -1,0 +1,51 @@
+"""Calibrated abstention on the team's question set, stored in the index manifest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hkai_qa import QA
+from hkai_qa.cli import main
+from hkai_qa.evaluation import load_questions
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+TEAM_SET = REPO / "tests" / "data" / "hk_questions.jsonl"
+
+
+def test_default_threshold_keeps_every_answerable_team_question_and_flags_france(bundled_qa):
+    questions = load_questions(TEAM_SET).questions
+    answers = bundled_qa.ask_many([q.question for q in questions if q.answerable])
+    assert all(a.answerable for a in answers)
+    assert not bundled_qa.ask("What is the capital of France?").answerable
+
+
+def test_calibrate_stores_thresholds_that_survive_a_reload(tmp_path, tiny_corpus):
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"question": "How is black tea made?"},
+        {"question": "Which volcano buried Pompeii?"},
+        {"question": "What soil do tea plants like?"},
+        {"question": "What is an eruption?"},
+        {"question": "Who won the 2018 FIFA World Cup?", "answerable": False},
+        {"question": "How do I reset my iPhone password?", "answerable": False},
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    qa = QA(tiny_corpus, tmp_path / "ix")
+    fitted = qa.calibrate(questions)
+    assert set(fitted) == {"hybrid", "dense", "bm25"}
+    assert fitted["dense"].answerable_kept == 1.0 and fitted["dense"].unanswerable_flagged == 1.0
+    reloaded = QA(tiny_corpus, tmp_path / "ix", mode="dense")
+    assert reloaded.threshold == pytest.approx(fitted["dense"].threshold)
+    assert reloaded.manifest["abstention"]["fitted_on"] == str(questions)
+    assert not reloaded.ask("Who won the 2018 FIFA World Cup?").answerable
+    assert reloaded.ask("How is black tea made?").answerable
+
+
+def test_calibrate_cli_needs_unanswerable_rows(tmp_path, tiny_corpus, capsys):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "How is black tea made?"}\n')
+    assert main(["calibrate", str(questions), "--corpus", str(tiny_corpus), "--index", str(tmp_path / "ix")]) == 2
+    assert 'marked "answerable": false' in capsys.readouterr().err
