@@ -10,6 +10,7 @@ import hashlib
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -196,7 +197,8 @@ class QA:
         if show:
             self._notify(f"building the index for {self.corpus_path} ({len(passages):,} passages) …")
         texts = [p.searchable_text for p in passages]
-        vectors = self.embedder.encode(texts, progress=show)
+        vectors = self._scratch_vectors(len(texts))
+        self.embedder.encode(texts, progress=show, out=vectors)
         faiss_index = build_faiss_index(vectors)
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
@@ -221,7 +223,20 @@ class QA:
         }
         index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
         manifest = index_store.read_manifest(self.index_dir)
+        vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
         return index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+
+    def _scratch_vectors(self, count: int) -> np.ndarray:
+        """Room for the vectors in a memory-mapped file beside the index, unlinked at once.
+
+        Batches are written there as they are encoded, so a big corpus holds its
+        vectors in memory once (inside FAISS), not twice; the disk space goes when
+        the array does, even if the build is interrupted.
+        """
+        path = self.index_dir.parent / f".{self.index_dir.name}.vectors-{uuid.uuid4().hex[:8]}.npy"
+        vectors = np.lib.format.open_memmap(path, "w+", np.float32, (count, self.embedder.dimension))
+        path.unlink()
+        return vectors
 
     # --- asking ------------------------------------------------------------------------------------
 
