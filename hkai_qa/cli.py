@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--mode", choices=("hybrid", "dense", "bm25"), default=None, help="retrieval mode (default: the library's)"
         )
+        command.add_argument(
+            "--encoder",
+            choices=("onnx", "torch"),
+            default=None,
+            help="encode with onnxruntime (default; exported once, falls back to torch) or sentence-transformers",
+        )
 
     build = commands.add_parser("build", help="build (or rebuild) the index for a corpus")
     build.add_argument("corpus", metavar="CORPUS", nargs="?", help="a .txt/.md file, a folder, or a BEIR corpus")
@@ -222,7 +228,10 @@ def _corpus_slug(qa) -> str:
 
 
 def _mode(args: argparse.Namespace) -> dict[str, str]:
-    return {"mode": args.mode} if args.mode else {}
+    options = {"mode": args.mode} if args.mode else {}
+    if args.encoder:
+        options["encoder"] = args.encoder
+    return options
 
 
 def _format_answer(answer, threshold: float) -> str:

@@ -27,6 +27,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 DEFAULT_MODEL_ALIASES = (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+ENCODE_CHUNK = 8192
 
 _verified_weights: set[Path] = set()
 _load_lock = threading.Lock()
@@ -186,15 +187,26 @@ class Embedder:
         tokenizer = self.model.tokenizer
         return [len(tokenizer.encode(t, add_special_tokens=False)) for t in texts]
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+    def encode(self, texts: Sequence[str], *, progress: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text.
+
+        With `out` (say a memory map), vectors are written into it a chunk at a
+        time, so a big corpus never has its vectors in memory twice.
+        """
         import numpy as np
 
-        vectors = self.model.encode(
-            list(texts),
+        texts = list(texts)
+        if out is None:
+            return np.ascontiguousarray(self._encode(texts, progress), dtype=np.float32)
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            out[start : start + ENCODE_CHUNK] = self._encode(texts[start : start + ENCODE_CHUNK], progress)
+        return out
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        return self.model.encode(
+            texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -96,9 +96,7 @@ def read_index(folder: str | Path) -> StoredIndex:
     try:
         passages = [_passage_from_dict(json.loads(line)) for line in (folder / PASSAGES).open(encoding="utf-8")]
         vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
-        import faiss
-
-        faiss_index = faiss.read_index(str(folder / FAISS_INDEX))
+        faiss_index = read_faiss_index(folder / FAISS_INDEX)
         from .retrieval import load_bm25
 
         bm25 = load_bm25(folder / BM25_FOLDER)
@@ -111,6 +109,22 @@ def read_index(folder: str | Path) -> StoredIndex:
             f"{faiss_index.ntotal} indexed, manifest says {count}. {hint}"
         )
     return StoredIndex(folder, manifest, passages, vectors, faiss_index, bm25)
+
+
+def read_faiss_index(path: Path) -> faiss.Index:
+    """A FAISS index memory-mapped from `path`: it opens at once and shares the page cache.
+
+    FAISS maps an IVF index's lists with IO_FLAG_MMAP and flat codes (a flat or HNSW
+    index) with IO_FLAG_MMAP_IFC; the two flags do not combine, so the file's type
+    code (its first four bytes; IVF types start "Iw") picks one. Builds replace
+    index files by renaming, never in place, so a mapped file never changes under us.
+    """
+    import faiss
+
+    with path.open("rb") as handle:
+        fourcc = handle.read(4)
+    flags = faiss.IO_FLAG_MMAP if fourcc.startswith(b"Iw") else faiss.IO_FLAG_MMAP_IFC
+    return faiss.read_index(str(path), flags)
 
 
 def _passage_from_dict(row: dict[str, Any]) -> Passage:

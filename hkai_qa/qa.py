@@ -11,6 +11,7 @@ import hashlib
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,9 +22,9 @@ import numpy as np
 from . import index_store
 from .answer import Answer, Hit
 from .corpus import hash_corpus_files, load_corpus
-from .embedding import Embedder
 from .errors import CorpusError, IndexStoreError, QuestionError, did_you_mean
 from .evidence import best_sentences
+from .onnx_encoder import DEFAULT_ENCODER, make_embedder
 from .passages import Passage, split_documents
 from .retrieval import MODES, bm25_tokenize, build_bm25, build_faiss_index, rank_passages
 
@@ -59,6 +60,13 @@ def index_root() -> Path:
     if repository_index.is_dir():
         return repository_index
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hkai-qa" / "indexes"
+
+
+def model_cache() -> Path:
+    """Where ONNX exports of models live, keyed by weight hash: $HKAI_QA_MODEL_CACHE, or beside the indexes."""
+    if os.environ.get("HKAI_QA_MODEL_CACHE"):
+        return Path(os.environ["HKAI_QA_MODEL_CACHE"])
+    return index_root() / "models"
 
 
 def default_index_dir(corpus: Path) -> Path:
@@ -108,6 +116,7 @@ class QA:
         *,
         model: str | None = None,
         mode: str = DEFAULT_MODE,
+        encoder: str = DEFAULT_ENCODER,
         rebuild: bool = False,
         progress: bool | None = None,
         notify: Notify = _stderr,
@@ -123,25 +132,29 @@ class QA:
             self.corpus_path = BUNDLED_CORPUS
         if self.index_dir is None:
             self.index_dir = default_index_dir(self.corpus_path)
-        self.embedder = Embedder(model)
+        self.embedder = make_embedder(model, encoder, cache=model_cache(), notify=notify)
         self._notify = notify
         self._progress = progress
         if not self.corpus_path.exists():
             raise CorpusError(
                 f"corpus path {self.corpus_path} does not exist. Pass a file or folder of .txt, .md or a BEIR corpus."
             )
+        if not rebuild and hasattr(self.embedder, "preload"):
+            self.embedder.preload()
         self._store = self._load_or_build(rebuild)
         self._tokens_cache: dict[str, float] = {}
 
     @classmethod
-    def load(cls, index: str | Path, *, mode: str = DEFAULT_MODE, notify: Notify = _stderr) -> QA:
+    def load(
+        cls, index: str | Path, *, mode: str = DEFAULT_MODE, encoder: str = DEFAULT_ENCODER, notify: Notify = _stderr
+    ) -> QA:
         """Open an existing index alone, without checking it against its corpus."""
         store = index_store.read_index(index)
         qa = cls.__new__(cls)
         qa.mode = _check_mode(mode)
         qa.corpus_path = Path(store.manifest.get("corpus_path", ""))
         qa.index_dir = Path(index)
-        qa.embedder = Embedder(store.manifest["model"]["name"])
+        qa.embedder = make_embedder(store.manifest["model"]["name"], encoder, cache=model_cache(), notify=notify)
         qa._notify = notify
         qa._progress = None
         qa._store = store
@@ -191,7 +204,8 @@ class QA:
         if show:
             self._notify(f"building the index for {self.corpus_path} ({len(passages):,} passages) …")
         texts = [p.searchable_text for p in passages]
-        vectors = self.embedder.encode(texts, progress=show)
+        vectors = self._scratch_vectors(len(texts))
+        self.embedder.encode(texts, progress=show, out=vectors)
         faiss_index = build_faiss_index(vectors)
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
@@ -201,6 +215,7 @@ class QA:
                 "weights_sha256": self.embedder.weights_sha256,
                 "dimension": int(vectors.shape[1]),
                 "max_tokens": self.embedder.max_tokens,
+                "encoder": self.encoder,
             },
             "corpus_path": str(self.corpus_path.resolve()),
             "corpus_name": title,
@@ -218,7 +233,20 @@ class QA:
         }
         index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
         manifest = index_store.read_manifest(self.index_dir)
+        vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
         return index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+
+    def _scratch_vectors(self, count: int) -> np.ndarray:
+        """Room for the vectors in a memory-mapped file beside the index, unlinked at once.
+
+        Batches are written there as they are encoded, so a big corpus holds its
+        vectors in memory once (inside FAISS), not twice; the disk space goes when
+        the array does, even if the build is interrupted.
+        """
+        path = self.index_dir.parent / f".{self.index_dir.name}.vectors-{uuid.uuid4().hex[:8]}.npy"
+        vectors = np.lib.format.open_memmap(path, "w+", np.float32, (count, self.embedder.dimension))
+        path.unlink()
+        return vectors
 
     # --- asking ------------------------------------------------------------------------------------
 
@@ -229,6 +257,11 @@ class QA:
     @property
     def manifest(self) -> dict[str, Any]:
         return self._store.manifest
+
+    @property
+    def encoder(self) -> str:
+        """What encodes questions (and builds) here: "onnx", or "torch" after a fallback."""
+        return getattr(self.embedder, "backend", "torch")
 
     @property
     def corpus_name(self) -> str:

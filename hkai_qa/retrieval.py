@@ -26,13 +26,42 @@ RRF_K = 60
 # --- dense --------------------------------------------------------------------------------------
 
 
-def build_faiss_index(vectors: np.ndarray) -> faiss.Index:
-    """An exact inner-product index: on unit vectors, the cosine similarity."""
+# Up to this many passages, search is exact; above it, an inverted-file (IVF) index searches the
+# IVF_PROBES lists nearest each question. Chosen with benchmarks/scale.py: see the README.
+EXACT_LIMIT = 100_000
+IVF_PROBES = 32
+IVF_TRAINING_PER_LIST = 32
+_ADD_CHUNK = 65_536
+
+
+def build_faiss_index(vectors: np.ndarray, *, exact_limit: int = EXACT_LIMIT) -> faiss.Index:
+    """An inner-product index (on unit vectors, the cosine similarity): exact up to `exact_limit` vectors.
+
+    Above it, an IVF index: k-means lists (about 4·√n of them, trained on a fixed
+    sample, so a rebuild gives the same index) of which IVF_PROBES are scanned per
+    question. Vectors are added a chunk at a time, so a memory-mapped `vectors`
+    is never copied whole. Scores of the candidates are recomputed exactly later.
+    """
     import faiss
 
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    count, dimension = vectors.shape
+    if count <= exact_limit:
+        index = faiss.IndexFlatIP(dimension)
+    else:
+        lists = ivf_list_count(count)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, lists, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10
+        sample = np.random.default_rng(0).choice(count, min(count, IVF_TRAINING_PER_LIST * lists), replace=False)
+        index.train(np.ascontiguousarray(vectors[np.sort(sample)], dtype=np.float32))
+        index.nprobe = IVF_PROBES
+    for start in range(0, count, _ADD_CHUNK):
+        index.add(np.ascontiguousarray(vectors[start : start + _ADD_CHUNK], dtype=np.float32))
     return index
+
+
+def ivf_list_count(count: int) -> int:
+    """About 4·√count lists, a power of two: 1,024 at 100k passages, 4,096 at 1M."""
+    return int(2 ** round(np.log2(4 * np.sqrt(count))))
 
 
 def dense_search(index: faiss.Index, queries: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:

@@ -38,6 +38,7 @@ def _offline_and_isolated(monkeypatch, tmp_path_factory):
     """No test reaches a hub or writes indexes into the repository."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HKAI_QA_INDEX_ROOT", str(tmp_path_factory.getbasetemp() / "indexes"))
+    monkeypatch.setenv("HKAI_QA_MODEL_CACHE", str(tmp_path_factory.getbasetemp() / "models"))
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +46,8 @@ def bundled_qa(tmp_path_factory):
     from hkai_qa import QA
 
     os.environ["HF_HUB_OFFLINE"] = "1"
+    # Session fixtures start before the autouse one: the ONNX export goes where every test looks.
+    os.environ["HKAI_QA_MODEL_CACHE"] = str(tmp_path_factory.getbasetemp() / "models")
     return QA(index=tmp_path_factory.mktemp("bundled") / "index")
 
 

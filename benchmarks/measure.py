@@ -1,0 +1,201 @@
+"""What every benchmark here shares: running processes with their wall time and peak memory, warm
+workers that take turns, medians and percentiles, and printing (and saving) a table.
+
+Timings on a shared machine are noisy, so each script measures its bare baseline in the same
+run, interleaved with the candidate, and reports medians; ratios are candidate / baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SCIFACT = REPO.parent / "shared" / "data" / "scifact"
+RESULTS = REPO / "benchmarks" / "results"
+PYTHON = sys.executable
+QUESTIONS = [
+    "What makes Hong Kong's infrastructure suitable for AI?",
+    "Which universities are key players in AI research?",
+    "How does the government support AI?",
+    "How do banks and financial institutions use AI?",
+    "How is AI used in transportation and healthcare in the city?",
+    "What concerns about data privacy and ethics does AI raise?",
+    "Which sectors use AI?",
+    "Who funds AI startups in Hong Kong?",
+    "Is there enough AI talent in the city?",
+    "What is the capital of France?",
+]
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """This worktree's hkai_qa first on the path, offline, plus `extra`."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.update(extra)
+    return env
+
+
+def hkai_qa_command() -> list[str]:
+    """The installed `hkai-qa` script when there is one (as a user runs it), else `python -m hkai_qa.cli`."""
+    script = Path(PYTHON).parent / "hkai-qa"
+    return [str(script)] if script.is_file() else [PYTHON, "-m", "hkai_qa.cli"]
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_process(args: list, env: dict[str, str], stdin: str | None = None) -> Run:
+    """Run to completion: wall time and this process's own peak RSS (from wait4 on it alone)."""
+    args = [str(a) for a in args]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            args,
+            env=env,
+            cwd=REPO,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
+        if stdin is not None:
+            process.stdin.write(stdin)
+            process.stdin.close()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(seconds, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read())
+
+
+def check(run: Run, what: str) -> Run:
+    if run.returncode != 0:
+        raise SystemExit(f"{what} failed with status {run.returncode}:\n{run.stderr[-2000:]}")
+    return run
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak resident memory so far (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def own_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- warm workers taking turns ------------------------------------------------------------------
+
+
+class Worker:
+    """A warm subprocess that runs one timed block per request: `python SCRIPT --worker KIND`.
+
+    Each kind runs in its own process, so one library's idle threads never slow another, and the
+    parent alternates blocks between kinds so load on the machine hits every kind alike.
+    """
+
+    def __init__(self, script: Path, kind: str, *args: str, env: dict[str, str] | None = None) -> None:
+        self.kind = kind
+        self.process = subprocess.Popen(
+            [PYTHON, str(script), "--worker", kind, *args],
+            env=env or environment(),
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.ready = self._read()
+
+    def block(self, **request) -> dict:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def _read(self) -> dict:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"worker {self.kind} stopped (see its stderr above)")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def serve_worker(setup, handle) -> None:
+    """The worker side: `setup()` once (its dict is the ready line), then `handle(request)` per line."""
+    ready = setup() or {}
+    print(json.dumps({"ready": True, **ready}), flush=True)
+    for line in sys.stdin:
+        result = handle(json.loads(line))
+        print(json.dumps(result), flush=True)
+
+
+# --- figures and tables -------------------------------------------------------------------------
+
+
+def median(values) -> float:
+    return float(np.median(np.asarray(values, dtype=float)))
+
+
+def percentile(values, q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def verdict(ratio: float, target: float, lower_is_better: bool = True) -> str:
+    met = ratio <= target if lower_is_better else ratio >= target
+    sign = "≤" if lower_is_better else "≥"
+    return f"{'met' if met else 'MISSED'} ({sign} {target:g}×)"
+
+
+def machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at the start"
+
+
+def table(title: str, headers: list[str], rows: list[list[object]], notes: list[str] = ()) -> str:
+    """A Markdown table (as the README shows it), with notes under it."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    lines = [f"### {title}", ""]
+    lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in cells:
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    if notes:
+        lines.append("")
+        lines.extend(notes)
+    return "\n".join(lines) + "\n"
+
+
+def report(name: str, text: str, figures: dict) -> None:
+    """Print the table and keep it (Markdown, committed) with its figures (JSON, git-ignored)."""
+    print(text, flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")
+    stamped = {"machine": machine(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), **figures}
+    (RESULTS / f"{name}.json").write_text(json.dumps(stamped, indent=2), encoding="utf-8")
