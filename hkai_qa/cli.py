@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--mode", choices=("hybrid", "dense", "bm25"), default=None, help="retrieval mode (default: the library's)"
         )
+        command.add_argument(
+            "--store",
+            metavar="SPEC",
+            default=None,
+            help="where vectors live: faiss (default), milvus:FILE.db (Milvus Lite) or "
+            "milvus:http://HOST:19530 (a Milvus server; token from $MILVUS_TOKEN)",
+        )
 
     build = commands.add_parser("build", help="build (or rebuild) the index for a corpus")
     build.add_argument("corpus", metavar="CORPUS", nargs="?", help="a .txt/.md file, a folder, or a BEIR corpus")
@@ -67,9 +74,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         qa = QA(args.corpus, args.index, model=args.model, rebuild=True, progress=True, **_mode(args))
         manifest = qa.manifest
+        store = manifest.get("store")
+        where = f" (vectors in Milvus collection {store['collection']} at {store['uri']})" if store else ""
         print(
             f"Built {qa.index_dir}: {manifest['passage_count']:,} passages from "
-            f"{manifest['document_count']:,} documents in {manifest['build_seconds']:.1f} s."
+            f"{manifest['document_count']:,} documents in {manifest['build_seconds']:.1f} s{where}."
         )
         return 0
     if args.command == "ask":
@@ -84,7 +93,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _mode(args: argparse.Namespace) -> dict[str, str]:
-    return {"mode": args.mode} if args.mode else {}
+    """The QA options every command shares and passes on when given: --mode and --store."""
+    options = {"mode": args.mode} if args.mode else {}
+    if getattr(args, "store", None):
+        options["store"] = args.store
+    return options
 
 
 def _format_answer(answer, threshold: float) -> str:
