@@ -37,7 +37,7 @@ MAX_LIMIT = 16384  # Milvus's limit on rows per search or query
 TOKEN_VARIABLE = "MILVUS_TOKEN"
 INSTALL_HINT = "pip install 'hkai-qa[milvus]'"
 SERVER_HINT = (
-    "Check that the server is running and the URI is right (README, \"Scale-out with Milvus\", "
+    'Check that the server is running and the URI is right (README, "Scale-out with Milvus", '
     "has the docker command), or use Milvus Lite in a local file: --store milvus:./hk.db"
 )
 

@@ -161,3 +161,9 @@ def test_without_pymilvus_the_error_says_what_to_install():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("IndexStoreError") and "pip install 'hkai-qa[milvus]'" in out
+
+
+def test_import_loads_no_milvus():
+    code = "import sys, hkai_qa; print('pymilvus' in sys.modules, 'milvus_lite' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"
