@@ -52,13 +52,17 @@ def _client(uri: str) -> MilvusClient:
     # pymilvus logs every failed call with its traceback; each failure is reported here as one message instead.
     logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     is_lite = "://" not in uri
+    options: dict[str, Any] = {}
     if is_lite:
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
         token = ""
+        # Milvus Lite serves gRPC inside this process and hangs up on pymilvus's idle keepalive pings (logging a
+        # GOAWAY on stderr) while a long build is encoding; an in-process connection needs no keepalive.
+        options["grpc_options"] = {"grpc.keepalive_permit_without_calls": False, "grpc.keepalive_time_ms": 300_000}
     else:
         token = os.environ.get(TOKEN_VARIABLE, "")
     try:
-        return pymilvus.MilvusClient(uri=uri, token=token, timeout=30)
+        return pymilvus.MilvusClient(uri=uri, token=token, timeout=30, **options)
     except pymilvus.MilvusException as error:
         reason = getattr(error, "message", str(error))
         if is_lite:
