@@ -224,13 +224,25 @@ def new_store(spec: StoreSpec, index_dir: Path) -> VectorStore:
     return MilvusStore(spec.uri, spec.collection_for(index_dir))
 
 
-def open_store(spec: StoreSpec, index_dir: Path, manifest: dict[str, Any], faiss_index=None, vectors=None):
+def open_store(
+    spec: StoreSpec,
+    index_dir: Path,
+    manifest: dict[str, Any],
+    faiss_index: faiss.Index | None = None,
+    vectors: np.ndarray | None = None,
+) -> VectorStore:
     """The store holding the vectors of the index in `index_dir`, checked against its manifest.
 
     Raises StoreIncompleteError when a build would fix the store (missing or
     partly filled), IndexStoreError when it holds something else.
     """
     if spec.kind == "faiss":
+        if faiss_index is None:
+            built_for = recorded_spec(manifest).label(index_dir)
+            raise IndexStoreError(
+                f"the index {index_dir} keeps its vectors in {built_for}, not in FAISS files. "
+                f"Open it with store={built_for!r} (--store {built_for}), or rebuild it with --store faiss."
+            )
         store = FaissStore(faiss_index, vectors)
         store.write_manifest(manifest)
         return store

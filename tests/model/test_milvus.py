@@ -66,6 +66,11 @@ def test_milvus_ranks_every_article_question_as_faiss_does(bundled_qa, milvus_qa
         assert got.answerable == expected.answerable
 
 
+def test_a_milvus_index_opened_as_faiss_says_where_its_vectors_are(milvus_qa):
+    with pytest.raises(IndexStoreError, match="keeps its vectors in milvus:.*#hkai_index, not in FAISS files"):
+        QA.load(milvus_qa.index_dir, store="faiss")
+
+
 def test_the_index_folder_keeps_bm25_and_passages_and_milvus_keeps_the_vectors(milvus_qa):
     names = {p.name for p in milvus_qa.index_dir.iterdir()}
     assert names == {"manifest.json", "passages.jsonl", "bm25"}
