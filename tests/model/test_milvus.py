@@ -142,6 +142,17 @@ def test_an_interrupted_build_resumes_without_duplicates(tmp_path, tiny_corpus, 
     assert qa.ask("Which volcano buried Pompeii?").hits[0].section == "Volcanoes › Famous volcanoes"
 
 
+def test_a_second_app_server_shares_the_collection_without_encoding_again(tmp_path, tiny_corpus, monkeypatch):
+    from hkai_qa.milvus_store import MilvusStore
+
+    spec = lite(tmp_path, "shared")
+    first = QA(tiny_corpus, tmp_path / "server-a", store=spec)
+    monkeypatch.setattr(MilvusStore, "add", lambda *args: pytest.fail("the collection was already complete"))
+    second = QA(tiny_corpus, tmp_path / "server-b", store=spec)
+    assert second.ask("tea soil") == first.ask("tea soil")
+    assert milvus_rows(spec, "shared") == [0, 1, 2, 3, 4]
+
+
 def test_a_dropped_collection_is_rebuilt_with_a_notice(tmp_path, tiny_corpus):
     from hkai_qa.milvus_store import MilvusStore
 
