@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help="encode with onnxruntime (default; exported once, falls back to torch) or sentence-transformers",
         )
+        command.add_argument(
+            "--store",
+            metavar="SPEC",
+            default=None,
+            help="where vectors live: faiss (default), milvus:FILE.db (Milvus Lite) or "
+            "milvus:http://HOST:19530 (a Milvus server; token from $MILVUS_TOKEN)",
+        )
 
     build = commands.add_parser("build", help="build (or rebuild) the index for a corpus")
     build.add_argument("corpus", metavar="CORPUS", nargs="?", help="a .txt/.md file, a folder, or a BEIR corpus")
@@ -118,9 +125,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         qa = QA(args.corpus, args.index, model=args.model, rebuild=True, progress=True, **_mode(args))
         manifest = qa.manifest
+        store = manifest.get("store")
+        where = f" (vectors in Milvus collection {store['collection']} at {store['uri']})" if store else ""
         print(
             f"Built {qa.index_dir}: {manifest['passage_count']:,} passages from "
-            f"{manifest['document_count']:,} documents in {manifest['build_seconds']:.1f} s."
+            f"{manifest['document_count']:,} documents in {manifest['build_seconds']:.1f} s{where}."
         )
         return 0
     if args.command == "ask":
@@ -228,9 +237,12 @@ def _corpus_slug(qa) -> str:
 
 
 def _mode(args: argparse.Namespace) -> dict[str, str]:
+    """The QA options every command shares and passes on when given: --mode, --encoder and --store."""
     options = {"mode": args.mode} if args.mode else {}
-    if args.encoder:
+    if getattr(args, "encoder", None):
         options["encoder"] = args.encoder
+    if getattr(args, "store", None):
+        options["store"] = args.store
     return options
 
 

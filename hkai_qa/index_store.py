@@ -6,6 +6,9 @@
     faiss.index     the FAISS index over those vectors
     bm25/           bm25s's own arrays and JSON
 
+An index whose vectors live in Milvus (manifest `store.kind` "milvus") has no
+vectors.npy or faiss.index: its vectors are in the collection the manifest names.
+
 A build writes everything into a hidden sibling folder, then swaps it in with
 renames, so an interrupted build never leaves a half index behind.
 """
@@ -47,8 +50,8 @@ class StoredIndex:
     folder: Path
     manifest: dict[str, Any]
     passages: list[Passage]
-    vectors: np.ndarray
-    faiss_index: faiss.Index
+    vectors: np.ndarray | None  # None when the vectors live in Milvus
+    faiss_index: faiss.Index | None
     bm25: bm25s.BM25
 
 
@@ -95,18 +98,22 @@ def read_index(folder: str | Path) -> StoredIndex:
             )
     try:
         passages = [_passage_from_dict(json.loads(line)) for line in (folder / PASSAGES).open(encoding="utf-8")]
-        vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
-        faiss_index = read_faiss_index(folder / FAISS_INDEX)
+        vectors, faiss_index = None, None
+        if _holds_faiss(manifest):
+            vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
+            faiss_index = read_faiss_index(folder / FAISS_INDEX)
         from .retrieval import load_bm25
 
         bm25 = load_bm25(folder / BM25_FOLDER)
     except (ValueError, KeyError, TypeError, OSError, RuntimeError) as error:
         raise IndexStoreError(f"{folder} is damaged ({type(error).__name__}: {str(error)[:160]}). {hint}") from None
     count = manifest.get("passage_count")
-    if not (len(passages) == count == len(vectors) == faiss_index.ntotal == bm25.scores["num_docs"]):
+    n_vectors = len(vectors) if vectors is not None else count
+    n_indexed = faiss_index.ntotal if faiss_index is not None else count
+    if not (len(passages) == count == n_vectors == n_indexed == bm25.scores["num_docs"]):
         raise IndexStoreError(
-            f"{folder} is inconsistent: {len(passages)} passages, {len(vectors)} vectors, "
-            f"{faiss_index.ntotal} indexed, manifest says {count}. {hint}"
+            f"{folder} is inconsistent: {len(passages)} passages, {n_vectors} vectors, "
+            f"{n_indexed} indexed, manifest says {count}. {hint}"
         )
     return StoredIndex(folder, manifest, passages, vectors, faiss_index, bm25)
 
@@ -127,6 +134,11 @@ def read_faiss_index(path: Path) -> faiss.Index:
     return faiss.read_index(str(path), flags)
 
 
+def _holds_faiss(manifest: dict[str, Any]) -> bool:
+    """Whether the vectors are files in the folder (FAISS) rather than in a Milvus collection."""
+    return (manifest.get("store") or {}).get("kind", "faiss") == "faiss"
+
+
 def _passage_from_dict(row: dict[str, Any]) -> Passage:
     return Passage(
         passage_id=str(row["passage_id"]),
@@ -143,13 +155,14 @@ def write_index(
     folder: str | Path,
     manifest: dict[str, Any],
     passages: list[Passage],
-    vectors: np.ndarray,
-    faiss_index: faiss.Index,
+    vectors: np.ndarray | None,
+    faiss_index: faiss.Index | None,
     bm25: bm25s.BM25,
 ) -> None:
-    """Write an index into `folder`, replacing what is there only once all of it is on disk."""
-    import faiss
+    """Write an index into `folder`, replacing what is there only once all of it is on disk.
 
+    `vectors` and `faiss_index` are None when the vectors live in Milvus.
+    """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.parent / f".{folder.name}.building-{uuid.uuid4().hex[:8]}"
@@ -158,8 +171,11 @@ def write_index(
         with (staging / PASSAGES).open("w", encoding="utf-8") as handle:
             for passage in passages:
                 handle.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
-        np.save(staging / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-        faiss.write_index(faiss_index, str(staging / FAISS_INDEX))
+        if vectors is not None:
+            import faiss
+
+            np.save(staging / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+            faiss.write_index(faiss_index, str(staging / FAISS_INDEX))
         bm25.save(str(staging / BM25_FOLDER), allow_pickle=False)
         sizes = {p.relative_to(staging).as_posix(): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()}
         full_manifest = {"format_version": FORMAT_VERSION, **manifest, "file_sizes": sizes}

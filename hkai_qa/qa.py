@@ -26,7 +26,19 @@ from .errors import CorpusError, IndexStoreError, QuestionError, did_you_mean
 from .evidence import best_sentences
 from .onnx_encoder import DEFAULT_ENCODER, make_embedder
 from .passages import Passage, split_documents
-from .retrieval import MODES, bm25_tokenize, build_bm25, build_faiss_index, rank_passages
+from .retrieval import MODES, bm25_tokenize, build_bm25, rank_passages
+from .vector_store import (
+    DEFAULT_STORE,
+    FaissStore,
+    StoreIncompleteError,
+    StoreSpec,
+    VectorStore,
+    build_fingerprint,
+    new_store,
+    open_store,
+    parse_store,
+    recorded_spec,
+)
 
 if TYPE_CHECKING:
     from .calibration import Calibration
@@ -107,6 +119,11 @@ class QA:
     >>> qa = QA()                                  # the bundled article
     >>> qa = QA(corpus="my_docs/", index="my_index/")
     >>> qa.ask("Which sectors use AI?", k=3).hits[0].section
+
+    `store` says where the vectors live: "faiss" (files in the index folder),
+    "milvus:./hk.db" (Milvus Lite) or "milvus:http://HOST:19530" (a Milvus
+    server; token from $MILVUS_TOKEN). Answers do not depend on it. Without
+    it, an existing index keeps the store it was built for; a new one uses FAISS.
     """
 
     def __init__(
@@ -117,11 +134,13 @@ class QA:
         model: str | None = None,
         mode: str = DEFAULT_MODE,
         encoder: str = DEFAULT_ENCODER,
+        store: str | None = None,
         rebuild: bool = False,
         progress: bool | None = None,
         notify: Notify = _stderr,
     ) -> None:
         self.mode = _check_mode(mode)
+        store_spec = parse_store(store) if store is not None else None
         self.index_dir = Path(index) if index is not None else None
         if corpus is not None:
             self.corpus_path = Path(corpus)
@@ -132,6 +151,7 @@ class QA:
             self.corpus_path = BUNDLED_CORPUS
         if self.index_dir is None:
             self.index_dir = default_index_dir(self.corpus_path)
+        self.store_spec = store_spec or self._recorded_store()
         self.embedder = make_embedder(model, encoder, cache=model_cache(), notify=notify)
         self._notify = notify
         self._progress = progress
@@ -146,22 +166,42 @@ class QA:
 
     @classmethod
     def load(
-        cls, index: str | Path, *, mode: str = DEFAULT_MODE, encoder: str = DEFAULT_ENCODER, notify: Notify = _stderr
+        cls,
+        index: str | Path,
+        *,
+        mode: str = DEFAULT_MODE,
+        encoder: str = DEFAULT_ENCODER,
+        store: str | None = None,
+        notify: Notify = _stderr,
     ) -> QA:
-        """Open an existing index alone, without checking it against its corpus."""
-        store = index_store.read_index(index)
+        """Open an existing index alone, without checking it against its corpus.
+
+        Its vectors are read from the store it was built for, unless `store` names another.
+        """
+        stored = index_store.read_index(index)
+        spec = parse_store(store) if store is not None else recorded_spec(stored.manifest)
+        vector_store = open_store(spec, Path(index), stored.manifest, stored.faiss_index, stored.vectors)
         qa = cls.__new__(cls)
         qa.mode = _check_mode(mode)
-        qa.corpus_path = Path(store.manifest.get("corpus_path", ""))
+        qa.store_spec = spec
+        qa._vector_store = vector_store
+        qa.corpus_path = Path(stored.manifest.get("corpus_path", ""))
         qa.index_dir = Path(index)
-        qa.embedder = make_embedder(store.manifest["model"]["name"], encoder, cache=model_cache(), notify=notify)
+        qa.embedder = make_embedder(stored.manifest["model"]["name"], encoder, cache=model_cache(), notify=notify)
         qa._notify = notify
         qa._progress = None
-        qa._store = store
+        qa._store = stored
         qa._tokens_cache = {}
         return qa
 
     # --- loading and building --------------------------------------------------------------------
+
+    def _recorded_store(self) -> StoreSpec:
+        """With no `store` given: the store the index was built for, or FAISS for a new index."""
+        try:
+            return recorded_spec(index_store.read_manifest(self.index_dir))
+        except IndexStoreError:
+            return parse_store(DEFAULT_STORE)
 
     def _load_or_build(self, rebuild: bool) -> index_store.StoredIndex:
         with index_store.build_lock(self.index_dir):
@@ -178,12 +218,23 @@ class QA:
                 self._notify(f"index {self.index_dir} is out of date ({reason}); rebuilding.")
                 return self._build()
             try:
-                return index_store.read_index(self.index_dir)
+                stored = index_store.read_index(self.index_dir)
             except IndexStoreError as error:
                 self._notify(f"{error} Rebuilding now.")
                 return self._build()
+            try:
+                self._vector_store = open_store(
+                    self.store_spec, self.index_dir, stored.manifest, stored.faiss_index, stored.vectors
+                )
+            except StoreIncompleteError as error:
+                self._notify(f"{error} Building the rest now.")
+                return self._build()
+            return stored
 
     def _stale_reason(self, manifest: dict[str, Any]) -> str | None:
+        built_for, asked_for = recorded_spec(manifest).label(self.index_dir), self.store_spec.label(self.index_dir)
+        if built_for != asked_for:
+            return f"built for store {built_for}, asked for {asked_for}"
         recorded = manifest.get("model", {})
         if recorded.get("name") != self.embedder.name:
             return f"built with model {recorded.get('name')!r}, asked for {self.embedder.name!r}"
@@ -198,31 +249,31 @@ class QA:
 
     def _build(self) -> index_store.StoredIndex:
         started = time.perf_counter()
+        store = new_store(self.store_spec, self.index_dir)  # first, so an unreachable Milvus fails before any work
         corpus = load_corpus(self.corpus_path)
         passages = split_documents(corpus.documents, self.embedder.count_tokens, self.embedder.max_tokens)
         show = self._progress if self._progress is not None else len(passages) > 500
         if show:
             self._notify(f"building the index for {self.corpus_path} ({len(passages):,} passages) …")
         texts = [p.searchable_text for p in passages]
-        vectors = self._scratch_vectors(len(texts))
-        self.embedder.encode(texts, progress=show, out=vectors)
-        faiss_index = build_faiss_index(vectors)
+        model = {
+            "name": self.embedder.name,
+            "weights_sha256": self.embedder.weights_sha256,
+            "dimension": self.embedder.dimension,
+            "max_tokens": self.embedder.max_tokens,
+            "encoder": self.encoder,
+        }
+        store_manifest = self._fill_store(store, passages, texts, model, show)
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
         manifest = {
-            "model": {
-                "name": self.embedder.name,
-                "weights_sha256": self.embedder.weights_sha256,
-                "dimension": int(vectors.shape[1]),
-                "max_tokens": self.embedder.max_tokens,
-                "encoder": self.encoder,
-            },
+            "model": model,
             "corpus_path": str(self.corpus_path.resolve()),
             "corpus_name": title,
             "corpus_files": corpus.file_hashes,
             "document_count": len(corpus.documents),
             "passage_count": len(passages),
-            "dimension": int(vectors.shape[1]),
+            "dimension": model["dimension"],
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
             "bm25": {"method": "lucene", "k1": 1.5, "b": 0.75, "stemmer": "english", "stopwords": "en_plus"},
@@ -230,11 +281,65 @@ class QA:
                 "thresholds": dict(DEFAULT_THRESHOLDS),
                 "fitted_on": "built-in defaults (tests/data/hk_questions.jsonl)",
             },
+            **store_manifest,
         }
+        vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
         index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
         manifest = index_store.read_manifest(self.index_dir)
-        vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
+        if isinstance(store, FaissStore):
+            # Answer from the written file, memory-mapped, rather than the build's scratch copy.
+            vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
+            store.matrix = vectors
+        self._vector_store = store
         return index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+
+    def _fill_store(
+        self, store: VectorStore, passages: list[Passage], texts: list[str], model: dict[str, Any], show: bool
+    ) -> dict[str, Any]:
+        """Encode the passages into `store`, batch by batch (a Milvus build resumes where one stopped).
+
+        Returns what the manifest records about the store: nothing for FAISS.
+        """
+        spec = self.store_spec
+        record = {
+            "model": model["name"],
+            "weights_sha256": model["weights_sha256"],
+            "dimension": model["dimension"],
+            "passage_count": len(passages),
+            "fingerprint": build_fingerprint(model, passages),
+            "corpus_path": str(self.corpus_path.resolve()),
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        present = store.prepare(record)
+        if present:
+            self._notify(f"{store.label} already holds {present:,} of {len(passages):,} vectors; adding the rest.")
+        if isinstance(store, FaissStore):
+            # One streamed pass: batches land in a scratch memory map, so vectors are held once.
+            vectors = self._scratch_vectors(len(texts))
+            self.embedder.encode(texts, progress=show, out=vectors)
+            store.add(range(len(texts)), vectors, passages)
+            store.finish()
+            return {}
+        steps = range(0, len(passages), store.batch_size)
+        bar = _progress_bar(len(passages) - present, show and len(steps) > 1)
+        for start in steps:
+            ids = store.missing(start, min(start + store.batch_size, len(passages)))
+            if ids:
+                vectors = self.embedder.encode([texts[i] for i in ids], progress=show and len(steps) == 1)
+                store.add(ids, vectors, [passages[i] for i in ids])
+                bar.update(len(ids))
+        bar.close()
+        store.finish()
+        if spec.kind == "faiss":
+            return {}
+        return {
+            "store": {
+                "kind": spec.kind,
+                "uri": spec.uri,
+                "collection": spec.collection_for(self.index_dir),
+                "fingerprint": record["fingerprint"],
+            }
+        }
 
     def _scratch_vectors(self, count: int) -> np.ndarray:
         """Room for the vectors in a memory-mapped file beside the index, unlinked at once.
@@ -363,14 +468,12 @@ class QA:
     def _answer(
         self, question: str, vector: np.ndarray, tokens: list[str], k: int, evidence_for: int | None = None
     ) -> Answer:
-        store = self._store
         ranked = rank_passages(
             self.mode,
             vector,
             tokens,
-            store.faiss_index,
-            store.vectors,
-            store.bm25,
+            self._vector_store,
+            self._store.bm25,
             depth=max(CANDIDATE_DEPTH, k),
             alpha=HYBRID_ALPHA,
         )[:k]
@@ -413,6 +516,12 @@ class QA:
         if token not in self._tokens_cache:
             self._tokens_cache[token] = bm25_ceiling(self._store.bm25, [token])
         return self._tokens_cache[token]
+
+
+def _progress_bar(total: int, show: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not show, unit="passage", desc="embedding")
 
 
 def _check_mode(mode: str) -> str:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import bm25s
     import faiss
 
+    from .vector_store import VectorStore
+
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
 
@@ -198,8 +200,7 @@ def rank_passages(
     mode: str,
     query_vector: np.ndarray,
     query_tokens: list[str],
-    faiss_index: faiss.Index,
-    vectors: np.ndarray,
+    store: VectorStore,
     retriever: bm25s.BM25,
     depth: int,
     alpha: float,
@@ -209,8 +210,10 @@ def rank_passages(
     Dense mode scores by cosine, BM25 mode by BM25 coverage, and hybrid mode by
     `alpha * cosine + (1 - alpha) * coverage` over the union of both top-`depth`
     lists; each is comparable across questions. Ties break by passage number.
+    `store` (FAISS or Milvus) gives the dense top list and the vectors of every
+    candidate, so BM25-only candidates get their cosine too.
     """
-    dense_scores, dense_ids = dense_search(faiss_index, query_vector[None, :], depth)
+    dense_scores, dense_ids = store.search(query_vector[None, :], depth)
     dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
     lexical = bm25_scores(retriever, query_tokens)
     ceiling = bm25_ceiling(retriever, query_tokens)
@@ -222,7 +225,7 @@ def rank_passages(
     else:
         candidates = list(dict.fromkeys(dense_ranking + bm25_ranking))
     ids = np.asarray(candidates, dtype=np.int64)
-    cosine = np.asarray(vectors[ids], dtype=np.float32) @ query_vector.astype(np.float32)
+    cosine = store.vectors(ids) @ query_vector.astype(np.float32)
     bm25 = lexical[ids]
     coverage = bm25 / ceiling if ceiling > 0 else np.zeros_like(bm25)
     if mode == "dense":

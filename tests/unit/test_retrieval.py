@@ -20,6 +20,7 @@ from hkai_qa.retrieval import (
     reciprocal_rank_fusion,
     top_ids,
 )
+from hkai_qa.vector_store import FaissStore
 
 TEXTS = [
     "Tea plants grow on hillsides with acid soil.",
@@ -88,7 +89,8 @@ def test_rank_passages_orders_by_the_documented_score(mode):
     query /= np.linalg.norm(query)
     retriever = build_bm25(TEXTS)
     tokens = bm25_tokenize(["tea soil"])[0]
-    ranked = rank_passages(mode, query, tokens, build_faiss_index(vectors), vectors, retriever, depth=4, alpha=0.5)
+    store = FaissStore(build_faiss_index(vectors), vectors)
+    ranked = rank_passages(mode, query, tokens, store, retriever, depth=4, alpha=0.5)
     scores = [r.score for r in ranked]
     assert scores == sorted(scores, reverse=True)
     for r in ranked:
