@@ -708,11 +708,11 @@ class EvalReport:
         depth = self.facts.get("depth", max(self.ks))
         if self.is_beir:
             work = (
-                f"encode, rank {depth} passages (more when they hold under {BEIR_DEPTH} documents), "
+                f"encode; rank {depth} passages, more when they hold fewer than {BEIR_DEPTH} documents; "
                 f"evidence for the top {self.facts.get('evidence_for')}"
             )
         else:
-            work = f"encode, rank, {depth} hits with evidence"
+            work = f"encode; rank; {depth} hits with evidence"
         return f"each question asked alone ({work}), wall clock, after one untimed warm-up question"
 
     def write(self, out: str | Path) -> Path:
@@ -788,7 +788,10 @@ class EvalReport:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         for report in reports:
             cells = [report.name, report.mode, *(_cell(report.metrics.get(k)) for k in keys)]
-            cells += [f"{report.timings.get('index_build_seconds', 0):.1f}", f"{report.timings['query_seconds']:.1f}"]
+            cells += [
+                f"{report.timings.get('index_build_seconds', 0):.1f}",
+                f"{report.timings.get('query_seconds', 0):.1f}",
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
