@@ -374,8 +374,15 @@ class QA:
 
     @property
     def threshold(self) -> float:
-        thresholds = self.manifest.get("abstention", {}).get("thresholds", {})
-        return float(thresholds.get(self.mode, DEFAULT_THRESHOLDS[self.mode]))
+        """The best-hit score below which this mode says "not in the documents".
+
+        A threshold fitted by `calibrate` is read from the manifest; otherwise the
+        built-in default applies, even to an index built by an older version.
+        """
+        abstention = self.manifest.get("abstention", {})
+        if str(abstention.get("fitted_on", "built-in")).startswith("built-in"):
+            return DEFAULT_THRESHOLDS[self.mode]
+        return float(abstention.get("thresholds", {}).get(self.mode, DEFAULT_THRESHOLDS[self.mode]))
 
     def ask(self, question: str, k: int = 3) -> Answer:
         """The `k` best passages for `question`, and whether they answer it.
