@@ -46,7 +46,7 @@ def test_a_beir_folder_is_judged_against_its_own_corpus(tmp_path, bundled_qa):
         bundled_qa.evaluate(folder)
 
 
-def scifact_slice(folder, documents: int = 200, queries: int = 30):
+def scifact_slice(folder, documents: int = 120, queries: int = 20):
     """The first test queries, their cited abstracts, and other abstracts up to `documents`."""
     lines = (SCIFACT / "qrels" / "test.tsv").read_text().splitlines()[1:]
     pairs = [line.split("\t") for line in lines if line.strip()]
@@ -74,12 +74,12 @@ def scifact_slice(folder, documents: int = 200, queries: int = 30):
 
 @pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").is_file(), reason="SciFact is not in ../shared/data/scifact")
 def test_scifact_slice_scores_documents_with_trec_eval(tmp_path):
-    folder = scifact_slice(tmp_path / "scifact200")
+    folder = scifact_slice(tmp_path / "scifact120")
     qa = QA(folder, tmp_path / "ix", mode="dense")
-    assert len(qa.passages) > 200  # long abstracts are cut into windows: documents must be merged
+    assert len(qa.passages) > 120  # long abstracts are cut into windows: documents must be merged
     assert len(qa.ask("Vitamin D and bone density", k=500).hits) == 100  # the public cap stays
     report = qa.evaluate(folder, progress=False)
-    assert report.is_beir and report.metrics["n"] == 30
+    assert report.is_beir and report.metrics["n"] == 20
     assert set(report.metrics) == {
         "n",
         *(f"hit@{k}" for k in (1, 3, 5, 10)),
@@ -87,6 +87,6 @@ def test_scifact_slice_scores_documents_with_trec_eval(tmp_path):
     }
     for row in report.rows:
         assert len(row.documents) == 100 == len(set(row.documents))  # 100 distinct documents per query
-    # Every cited abstract is among 200, most near the top: far above chance (about 0.05).
+    # Every cited abstract is among the 120, and most rank near the top: far above chance.
     assert report.metrics["ndcg@10"] > 0.5
     assert report.metrics["recall@100"] > 0.8 and report.metrics["hit@10"] > 0.5
