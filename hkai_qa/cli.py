@@ -250,10 +250,10 @@ def _format_answer(answer, threshold: float) -> str:
     lines = [f"Q: {answer.question}"]
     best = answer.hits[0].score if answer.hits else 0.0
     if answer.answerable:
-        lines.append(f"Answered from the documents (best score {best:.2f}, threshold {threshold:.2f}).")
+        lines.append(f"Answered from the documents (best score {best:.3f}, threshold {threshold:.3f}).")
     else:
         lines.append(
-            f"I couldn't find this in the documents (best score {best:.2f} < threshold {threshold:.2f}). "
+            f"I couldn't find this in the documents (best score {best:.3f} < threshold {threshold:.3f}). "
             "Closest passages:"
         )
     lines.extend(answer.notes)

@@ -110,14 +110,14 @@ def render_answer(answer: Answer, threshold: float) -> str:
     best = answer.hits[0].score if answer.hits else 0.0
     if answer.answerable:
         verdict = (
-            f'<p class="hkai-verdict">Answered from the documents (best score {best:.2f}, '
-            f"threshold {threshold:.2f}):</p>"
+            f'<p class="hkai-verdict">Answered from the documents (best score {best:.3f}, '
+            f"threshold {threshold:.3f}):</p>"
         )
     else:
         closest = " The closest passages:" if answer.hits else ""
         verdict = (
             f'<p class="hkai-verdict hkai-not-found">{_text(NOT_FOUND)}</p>'
-            f'<p class="hkai-note">The best passage scores {best:.2f}, below the threshold {threshold:.2f}.'
+            f'<p class="hkai-note">The best passage scores {best:.3f}, below the threshold {threshold:.3f}.'
             f"{closest}</p>"
         )
     notes = "".join(f'<p class="hkai-note">{_text(note)}</p>' for note in answer.notes)

@@ -62,13 +62,13 @@ def test_unanswerable_answer_says_so_first_and_dims_the_passages():
     assert page.index("I couldn&#x27;t find this in the documents.") < page.index("hkai-card")
     assert NOT_FOUND == "I couldn't find this in the documents."
     assert '<div class="hkai-cards hkai-dimmed">' in page
-    assert "0.12, below the threshold 0.30" in page and '<p class="hkai-note">a note</p>' in page
+    assert "0.120, below the threshold 0.300" in page and '<p class="hkai-note">a note</p>' in page
     assert page.count('class="hkai-card hkai-card-') == 2
 
 
 def test_answerable_answer_is_not_dimmed():
     page = render_answer(Answer("q", [hit()], True), threshold=0.3)
-    assert "Answered from the documents (best score 0.54, threshold 0.30)" in page
+    assert "Answered from the documents (best score 0.540, threshold 0.300)" in page
     assert "hkai-dimmed" not in page and "couldn" not in page
 
 
