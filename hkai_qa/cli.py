@@ -127,9 +127,10 @@ def _run(args: argparse.Namespace) -> int:
         manifest = qa.manifest
         store = manifest.get("store")
         where = f" (vectors in Milvus collection {store['collection']} at {store['uri']})" if store else ""
+        documents = manifest["document_count"]
         print(
-            f"Built {qa.index_dir}: {manifest['passage_count']:,} passages from "
-            f"{manifest['document_count']:,} documents in {manifest['build_seconds']:.1f} s{where}."
+            f"Built {qa.index_dir}: {manifest['passage_count']:,} passages from {documents:,} "
+            f"document{'' if documents == 1 else 's'} in {manifest['build_seconds']:.1f} s{where}."
         )
         return 0
     if args.command == "ask":
