@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=_ks, default=(1, 3, 5, 10), metavar="K,K,…", help="hit@k cut-offs (1,3,5,10)")
     evaluate.add_argument("--out", metavar="DIR", help="report folder (default: reports/<corpus>-<timestamp>/)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars, only the summary table")
+    evaluate.add_argument("--encoder", choices=("onnx", "torch"), default=None, help="question encoder (default: onnx)")
+    evaluate.add_argument("--store", metavar="SPEC", default=None, help="faiss (default), milvus:FILE.db or milvus:URI")
     return parser
 
 
@@ -194,6 +196,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             model=args.model,
             progress=False if args.quiet else None,
             **({"mode": mode} if mode else {}),
+            **{key: value for key, value in _mode(args).items() if key != "mode"},
         )
         ready_seconds = time.perf_counter() - started
         report = qa.evaluate(questions, k=args.k, progress=not args.quiet)

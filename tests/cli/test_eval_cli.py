@@ -109,3 +109,25 @@ def test_eval_bad_options_are_usage_errors(args):
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", str(TEAM_SET), *args])
     assert exit_info.value.code == 2
+
+
+def test_eval_with_vectors_in_milvus_lite_scores_like_faiss(tmp_path, capsys):
+    pytest.importorskip("pymilvus")
+    runs = {}
+    for store in ("faiss", f"milvus:{tmp_path / 'hk.db'}"):
+        out = tmp_path / store.split(":")[0]
+        index = tmp_path / f"ix-{store.split(':')[0]}"
+        args = ["eval", str(TEAM_SET), "--out", str(out), "--quiet", "--store", store, "--index", str(index)]
+        assert main(args) == 0
+        capsys.readouterr()
+        metrics = json.loads((out / "metrics.json").read_text())
+        runs[store.split(":")[0]] = without_latency(metrics)
+    assert runs["milvus"] == runs["faiss"]
+
+
+def without_latency(metrics: dict) -> dict:
+    return {
+        key: without_latency(value) if isinstance(value, dict) else value
+        for key, value in metrics.items()
+        if not key.startswith("latency")
+    }
