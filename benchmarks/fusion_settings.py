@@ -10,8 +10,6 @@ principled ones, not a search over SciFact's test judgements.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,23 +19,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hkai_qa import QA  # noqa: E402
+from hkai_qa import QA, load_questions  # noqa: E402
 from hkai_qa.retrieval import bm25_ceiling, bm25_scores, bm25_tokenize, dense_search, top_ids  # noqa: E402
 
 DEPTH = 100
 
 
 def load_beir(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
-    qrels: dict[str, dict[str, int]] = {}
-    with (folder / "qrels" / "test.tsv").open(newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-    queries = {}
-    for line in (folder / "queries.jsonl").open():
-        row = json.loads(line)
-        if row["_id"] in qrels:
-            queries[row["_id"]] = row["text"]
-    return queries, qrels
+    """Test queries and their graded qrels, read (and checked) by hkai-qa's own loader."""
+    questions = load_questions(folder).questions
+    return {q.id: q.question for q in questions}, {q.id: dict(q.relevant) for q in questions}
 
 
 def to_documents(passage_scores: dict[int, float], doc_ids: list[str]) -> dict[str, float]:

@@ -20,7 +20,6 @@ exports, so later processes fall back at once; delete the folder to retry.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import inspect
 import json
@@ -30,7 +29,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +40,7 @@ import numpy as np
 from .embedding import DEFAULT_MODEL_SHA256, Embedder, _verified_weights, verify_default_weights
 from .errors import ModelError, did_you_mean
 from .hash_memo import record_sha256, remembered_sha256
+from .index_store import build_lock
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -410,7 +410,7 @@ class OnnxEmbedder:
         folder = self.export_dir
         if folder is None:
             raise ExportUnavailable("it is not a local folder, so its weights cannot be hashed")
-        with _folder_lock(folder):
+        with build_lock(folder):  # one export per model at a time across processes
             failure = folder / FAILURE_FILE
             if failure.is_file():
                 reason = json.loads(failure.read_text(encoding="utf-8")).get("reason", "an earlier export failed")
@@ -486,18 +486,6 @@ class OnnxEmbedder:
         for name, digest in record["sha256"].items():
             record_sha256(folder / name, digest, self.cache / MEMO_FILE)
         return OnnxRunner(folder)
-
-
-@contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """One export per model at a time across processes."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with (folder.parent / f".{folder.name}.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
