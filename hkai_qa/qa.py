@@ -198,7 +198,7 @@ class QA:
             self._notify(f"building the index for {self.corpus_path} ({len(passages):,} passages) …")
         texts = [p.searchable_text for p in passages]
         vectors = self._scratch_vectors(len(texts))
-        self.embedder.encode(texts, progress=show, out=vectors)
+        self.embedder.encode_passages(texts, progress=show, out=vectors)
         faiss_index = build_faiss_index(vectors)
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
