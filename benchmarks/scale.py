@@ -138,7 +138,7 @@ def size_worker(size: int, kinds: list[str], queries_count: int, sigma: float, f
         results[kind]["p50_ms"] = percentile(seconds[kind], 50) * 1000
         results[kind]["p95_ms"] = percentile(seconds[kind], 95) * 1000
     # How recall and latency trade at other settings (what chose the defaults).
-    settings = {"ivf": ("nprobe", [8, 16, 32, 64]), "hnsw": ("efSearch", [100, 128, 256])}
+    settings = {"ivf": ("nprobe", [8, 16, 32, 64]), "hnsw": ("efSearch", [100, 128, 256, 512])}
     for kind in kinds:
         if kind not in settings:
             continue

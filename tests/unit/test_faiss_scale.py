@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hkai_qa.index_store import read_faiss_index
-from hkai_qa.retrieval import IVF_PROBES, build_faiss_index, dense_search, ivf_list_count
+from hkai_qa.retrieval import build_faiss_index, dense_search, ivf_list_count, ivf_probe_count
 
 
 def clustered(count: int, dimension: int = 32, copies: int = 10, seed: int = 0) -> np.ndarray:
@@ -50,7 +50,7 @@ def test_above_the_limit_an_ivf_index_finds_nearly_all_true_neighbours():
     queries = questions_near(vectors, 50, seed=1)
     index = build_faiss_index(vectors, exact_limit=10_000)
     assert isinstance(index, faiss.IndexIVFFlat)
-    assert index.nlist == ivf_list_count(20_000) == 512 and index.nprobe == IVF_PROBES
+    assert index.nlist == ivf_list_count(20_000) == 512 and index.nprobe == ivf_probe_count(20_000, 512) == 105
     # A sanity bound on toy data; benchmarks/scale.py measures recall on SciFact-shaped data.
     assert recall_at_10(index, vectors, queries) >= 0.9
     # The scores returned are exact inner products of the passages found.
