@@ -34,9 +34,10 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument(
             "--encoder",
-            choices=("onnx", "torch"),
+            choices=("onnx", "onnx-int8", "torch"),
             default=None,
-            help="encode with onnxruntime (default; exported once, falls back to torch) or sentence-transformers",
+            help="onnxruntime (default; exported once, falls back to torch), onnx-int8 (int8 passages: faster "
+            "builds, nDCG within 0.005) or sentence-transformers",
         )
         command.add_argument(
             "--store",

@@ -28,6 +28,7 @@ DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 DEFAULT_MODEL_ALIASES = (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 ENCODE_CHUNK = 8192
+COUNT_CHUNK = 512
 
 _verified_weights: set[Path] = set()
 _load_lock = threading.Lock()
@@ -183,7 +184,15 @@ class Embedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts, without special tokens, as the model's tokenizer sees them."""
         if self._tokenizer is not None:
-            return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+            texts = list(texts)
+            # In chunks: a tokenizers Encoding keeps tokens and offsets too, about 150 MB for SciFact at once.
+            return [
+                len(encoding.ids)
+                for start in range(0, len(texts), COUNT_CHUNK)
+                for encoding in self._tokenizer.encode_batch(
+                    texts[start : start + COUNT_CHUNK], add_special_tokens=False
+                )
+            ]
         tokenizer = self.model.tokenizer
         return [len(tokenizer.encode(t, add_special_tokens=False)) for t in texts]
 
@@ -201,6 +210,12 @@ class Embedder:
         for start in range(0, len(texts), ENCODE_CHUNK):
             out[start : start + ENCODE_CHUNK] = self._encode(texts[start : start + ENCODE_CHUNK], progress)
         return out
+
+    def encode_passages(
+        self, texts: Sequence[str], *, progress: bool = False, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """`encode` for an index's passages (the ONNX embedder may use an int8 model here)."""
+        return self.encode(texts, progress=progress, out=out)
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         return self.model.encode(

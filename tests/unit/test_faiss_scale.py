@@ -7,14 +7,25 @@ import numpy as np
 import pytest
 
 from hkai_qa.index_store import read_faiss_index
-from hkai_qa.retrieval import IVF_PROBES, build_faiss_index, dense_search, ivf_list_count
+from hkai_qa.retrieval import build_faiss_index, dense_search, ivf_list_count, ivf_probe_count
 
 
-def clustered(count: int, dimension: int = 32, centres: int = 50, seed: int = 0) -> np.ndarray:
-    """Unit vectors around a few centres: structure an approximate index can use, like real embeddings."""
+def clustered(count: int, dimension: int = 32, copies: int = 10, seed: int = 0) -> np.ndarray:
+    """Unit vectors in groups of `copies` around random centres, each at cosine about 0.86 to its centre:
+    the structure benchmarks/scale.py gives its 100k corpus (SciFact passages, ten noisy copies each)."""
     rng = np.random.default_rng(seed)
-    middle = rng.normal(size=(centres, dimension))
-    points = middle[rng.integers(0, centres, count)] + 0.3 * rng.normal(size=(count, dimension))
+    middle = rng.normal(size=(max(1, count // copies), dimension))
+    middle /= np.linalg.norm(middle, axis=1, keepdims=True)
+    sigma = np.sqrt((1 / 0.86**2 - 1) / dimension)
+    points = middle[rng.integers(0, len(middle), count)] + sigma * rng.normal(size=(count, dimension))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def questions_near(vectors: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Queries like real questions: each near some passage (cosine about 0.86), not anywhere on the sphere."""
+    rng = np.random.default_rng(seed)
+    sigma = np.sqrt((1 / 0.86**2 - 1) / vectors.shape[1])
+    points = vectors[rng.integers(0, len(vectors), count)] + sigma * rng.normal(size=(count, vectors.shape[1]))
     return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
 
@@ -28,16 +39,21 @@ def test_small_corpora_stay_exact():
     assert isinstance(index, faiss.IndexFlatIP)
 
 
-def test_above_the_limit_an_ivf_index_finds_nearly_all_true_neighbours():
-    vectors, queries = clustered(20_000), clustered(50, seed=1)
-    index = build_faiss_index(vectors, exact_limit=10_000)
-    assert isinstance(index, faiss.IndexIVFFlat)
-    assert index.nlist == ivf_list_count(20_000) == 512 and index.nprobe == IVF_PROBES
+def recall_at_10(index, vectors: np.ndarray, queries: np.ndarray) -> float:
     found = dense_search(index, queries, 100)[1][:, :10]
     truth = brute_force_top(vectors, queries, 10)
-    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
-    assert recall >= 0.95
-    # Scores are exact inner products of the passages found.
+    return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+
+
+def test_above_the_limit_an_ivf_index_finds_nearly_all_true_neighbours():
+    vectors = clustered(20_000)
+    queries = questions_near(vectors, 50, seed=1)
+    index = build_faiss_index(vectors, exact_limit=10_000)
+    assert isinstance(index, faiss.IndexIVFFlat)
+    assert index.nlist == ivf_list_count(20_000) == 512 and index.nprobe == ivf_probe_count(20_000, 512) == 105
+    # A sanity bound on toy data; benchmarks/scale.py measures recall on SciFact-shaped data.
+    assert recall_at_10(index, vectors, queries) >= 0.9
+    # The scores returned are exact inner products of the passages found.
     scores, ids = dense_search(index, queries[:1], 5)
     assert np.allclose(scores[0], vectors[ids[0]] @ queries[0], atol=1e-5)
 
