@@ -12,7 +12,8 @@ class Hit:
 
     `score` orders the hits and means the same across questions (see
     `QA.ask`); `dense_score` (cosine), `bm25_score` and the ranks are the raw
-    parts. `evidence` holds (start, end) offsets into `text` of the sentences
+    parts; with a reranker, `rerank_score` (the cross-encoder's) orders them
+    instead. `evidence` holds (start, end) offsets into `text` of the sentences
     that best match the question; `start`/`end` locate `text` in its document.
     """
 
@@ -30,6 +31,7 @@ class Hit:
     dense_rank: int | None = None
     bm25_rank: int | None = None
     evidence: tuple[tuple[int, int], ...] = ()
+    rerank_score: float | None = None
 
     @property
     def evidence_text(self) -> list[str]:
@@ -45,21 +47,24 @@ class Hit:
 class Answer:
     """The hits for one question, best first, and whether they answer it.
 
-    `answerable` is False when even the best hit scores below the abstention
-    threshold; the closest hits are still given. `notes` carries advice such as
-    "the model is English-only".
+    `answerable` is False when even the best retrieval score (`best_score`) is
+    below the abstention threshold, or when the question asks for a number or a
+    date that none of the first hits contains; the closest hits are still given.
+    `notes` carries the reason and advice such as "the model is English-only".
     """
 
     question: str
     hits: list[Hit]
     answerable: bool
     notes: list[str] = field(default_factory=list)
+    best_score: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `hkai-qa ask --json` and the UI's `/ask` endpoint."""
         return {
             "question": self.question,
             "answerable": self.answerable,
+            "best_score": self.best_score,
             "notes": list(self.notes),
             "hits": [hit.to_dict() for hit in self.hits],
         }

@@ -10,6 +10,7 @@ middle of their range, so small score shifts do not flip decisions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,8 @@ def fit_threshold(
     """The threshold flagging most unanswerable questions while flagging at most `max_wrongly_flagged` answerable."""
     if not answerable or not unanswerable:
         raise ValueError("calibration needs both answerable and unanswerable questions (answerable: false).")
-    points = sorted(set(answerable) | set(unanswerable))
+    # -inf marks a question another rule (the answer type) flags whatever the threshold.
+    points = sorted(s for s in set(answerable) | set(unanswerable) if s > -math.inf) or [0.0]
     candidates = [points[0] - 1e-6] + [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)]
 
     def kept(threshold: float) -> float:

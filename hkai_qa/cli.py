@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Sequence
 
 EXIT_USER_ERROR = 2
+RERANK_HELP = "reorder the best 20 passages with this sentence-transformers CrossEncoder folder (none ships)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
             help="where vectors live: faiss (default), milvus:FILE.db (Milvus Lite) or "
             "milvus:http://HOST:19530 (a Milvus server; token from $MILVUS_TOKEN)",
         )
+        command.add_argument("--rerank", metavar="DIR", default=None, help=RERANK_HELP)
 
     build = commands.add_parser("build", help="build (or rebuild) the index for a corpus")
     build.add_argument("corpus", metavar="CORPUS", nargs="?", help="a .txt/.md file, a folder, or a BEIR corpus")
@@ -81,8 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=_ks, default=(1, 3, 5, 10), metavar="K,K,…", help="hit@k cut-offs (1,3,5,10)")
     evaluate.add_argument("--out", metavar="DIR", help="report folder (default: reports/<corpus>-<timestamp>/)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars, only the summary table")
-    evaluate.add_argument("--encoder", choices=("onnx", "torch"), default=None, help="question encoder (default: onnx)")
+    evaluate.add_argument(
+        "--encoder", choices=("onnx", "onnx-int8", "torch"), default=None, help="encoder (default: onnx)"
+    )
     evaluate.add_argument("--store", metavar="SPEC", default=None, help="faiss (default), milvus:FILE.db or milvus:URI")
+    evaluate.add_argument("--rerank", metavar="DIR", default=None, help=RERANK_HELP)
     return parser
 
 
@@ -242,18 +247,20 @@ def _corpus_slug(qa) -> str:
 
 
 def _mode(args: argparse.Namespace) -> dict[str, str]:
-    """The QA options every command shares and passes on when given: --mode, --encoder and --store."""
+    """The QA options every command shares and passes on when given: --mode, --encoder, --store, --rerank."""
     options = {"mode": args.mode} if args.mode else {}
     if getattr(args, "encoder", None):
         options["encoder"] = args.encoder
     if getattr(args, "store", None):
         options["store"] = args.store
+    if getattr(args, "rerank", None):
+        options["rerank"] = args.rerank
     return options
 
 
 def _format_answer(answer, threshold: float) -> str:
     lines = [f"Q: {answer.question}"]
-    best = answer.hits[0].score if answer.hits else 0.0
+    best = answer.best_score
     if answer.answerable:
         lines.append(f"Answered from the documents (best score {best:.3f}, threshold {threshold:.3f}).")
     else:

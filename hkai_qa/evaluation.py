@@ -641,7 +641,7 @@ def _ask_and_score(
         answerable=question.answerable,
         predicted_answerable=answer.answerable,
         judged=question.judged,
-        top_score=hits[0].score if hits else 0.0,
+        top_score=answer.best_score,
         latency_ms=latency_ms,
         relevant=dict(question.relevant),
     )

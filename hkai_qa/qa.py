@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import os
 import sys
 import time
@@ -21,11 +22,13 @@ import numpy as np
 
 from . import index_store
 from .answer import Answer, Hit
+from .answer_types import missing_answer_type
 from .corpus import hash_corpus_files, load_corpus
 from .errors import CorpusError, IndexStoreError, QuestionError, did_you_mean
 from .evidence import best_sentences
 from .onnx_encoder import DEFAULT_ENCODER, make_embedder
 from .passages import Passage, split_documents
+from .rerank import PairScorer, Reranker
 from .retrieval import MODES, bm25_tokenize, build_bm25, rank_passages
 from .vector_store import (
     DEFAULT_STORE,
@@ -56,6 +59,8 @@ HYBRID_ALPHA = 0.8
 # Below these scores the best hit is taken not to answer the question. First
 # fitted on tests/data/hk_questions.jsonl; `hkai-qa calibrate` refits them.
 DEFAULT_THRESHOLDS = {"hybrid": 0.136, "dense": 0.170, "bm25": 0.068}
+# A question asking for a number or a date needs one in these first passages (see answer_types).
+ANSWER_TYPE_WINDOW = 3
 
 Notify = Callable[[str], None]
 
@@ -124,6 +129,8 @@ class QA:
     "milvus:./hk.db" (Milvus Lite) or "milvus:http://HOST:19530" (a Milvus
     server; token from $MILVUS_TOKEN). Answers do not depend on it. Without
     it, an existing index keeps the store it was built for; a new one uses FAISS.
+    `rerank` (a CrossEncoder folder or a loaded CrossEncoder) reorders the best
+    candidates; see `hkai_qa.rerank`.
     """
 
     def __init__(
@@ -135,11 +142,13 @@ class QA:
         mode: str = DEFAULT_MODE,
         encoder: str = DEFAULT_ENCODER,
         store: str | None = None,
+        rerank: str | Path | PairScorer | None = None,
         rebuild: bool = False,
         progress: bool | None = None,
         notify: Notify = _stderr,
     ) -> None:
         self.mode = _check_mode(mode)
+        self.reranker = Reranker(rerank, notify=notify) if rerank is not None else None
         store_spec = parse_store(store) if store is not None else None
         self.index_dir = Path(index) if index is not None else None
         if corpus is not None:
@@ -172,6 +181,7 @@ class QA:
         mode: str = DEFAULT_MODE,
         encoder: str = DEFAULT_ENCODER,
         store: str | None = None,
+        rerank: str | Path | PairScorer | None = None,
         notify: Notify = _stderr,
     ) -> QA:
         """Open an existing index alone, without checking it against its corpus.
@@ -183,6 +193,7 @@ class QA:
         vector_store = open_store(spec, Path(index), stored.manifest, stored.faiss_index, stored.vectors)
         qa = cls.__new__(cls)
         qa.mode = _check_mode(mode)
+        qa.reranker = Reranker(rerank, notify=notify) if rerank is not None else None
         qa.store_spec = spec
         qa._vector_store = vector_store
         qa.corpus_path = Path(stored.manifest.get("corpus_path", ""))
@@ -452,8 +463,12 @@ class QA:
             )
         fitted: dict[str, Calibration] = {}
         for mode in MODES:
-            answers = self.with_mode(mode)._ask_many(texts, 1, evidence_for=0)
-            best = [a.hits[0].score for a in answers]
+            answers = self.with_mode(mode)._ask_many(texts, ANSWER_TYPE_WINDOW, evidence_for=0)
+            # A question the answer-type rule flags is flagged whatever the threshold: -inf says so.
+            best = [
+                -math.inf if missing_answer_type(a.question, [h.text for h in a.hits]) else a.best_score
+                for a in answers
+            ]
             fitted[mode] = fit_threshold(
                 [s for s, ok in zip(best, labels, strict=True) if ok],
                 [s for s, ok in zip(best, labels, strict=True) if not ok],
@@ -483,21 +498,39 @@ class QA:
             self._store.bm25,
             depth=max(CANDIDATE_DEPTH, k),
             alpha=HYBRID_ALPHA,
-        )[:k]
+        )
+        # Whether the corpus answers is the retrieval's call, made before any reranking.
+        best_score = round(ranked[0].score, 6) if ranked else 0.0
+        rerank_scores: dict[int, float] = {}
+        if self.reranker is not None and ranked:
+            head, tail = ranked[: self.reranker.depth], ranked[self.reranker.depth :]
+            scores = self.reranker.scores(question, [self._store.passages[r.passage].text for r in head])
+            rerank_scores = {r.passage: float(s) for r, s in zip(head, scores, strict=True)}
+            ranked = [head[i] for i in np.argsort(-scores, kind="stable")] + tail
+        ranked = ranked[:k]
         hits = [
-            self._hit(position, r, tokens if evidence_for is None or position <= evidence_for else [])
+            self._hit(
+                position,
+                r,
+                tokens if evidence_for is None or position <= evidence_for else [],
+                rerank_scores.get(r.passage),
+            )
             for position, r in enumerate(ranked, start=1)
         ]
-        answerable = bool(hits) and hits[0].score >= self.threshold
         notes = []
+        answerable = bool(hits) and best_score >= self.threshold
+        missing = missing_answer_type(question, [h.text for h in hits[:ANSWER_TYPE_WINDOW]])
+        if answerable and missing:
+            answerable = False
+            notes.append(f"The question asks for a {missing}, and none of the best passages gives one.")
         if _has_cjk(question) and self.embedder.spec.is_default:
             notes.append(
                 "The default model reads English only: these hits come mostly from matching words. "
                 "For other languages, build with a multilingual model: --model paraphrase-multilingual-MiniLM-L12-v2."
             )
-        return Answer(question=question, hits=hits, answerable=answerable, notes=notes)
+        return Answer(question=question, hits=hits, answerable=answerable, notes=notes, best_score=best_score)
 
-    def _hit(self, position: int, ranked, tokens: list[str]) -> Hit:
+    def _hit(self, position: int, ranked, tokens: list[str], rerank_score: float | None = None) -> Hit:
         passage = self._store.passages[ranked.passage]
         evidence = best_sentences(passage.text, tokens, bm25_tokenize, self._idf)
         return Hit(
@@ -515,6 +548,7 @@ class QA:
             dense_rank=ranked.dense_rank,
             bm25_rank=ranked.bm25_rank,
             evidence=evidence,
+            rerank_score=None if rerank_score is None else round(rerank_score, 6),
         )
 
     def _idf(self, token: str) -> float:

@@ -107,7 +107,7 @@ def render_hit(hit: Hit) -> str:
 
 def render_answer(answer: Answer, threshold: float) -> str:
     """An answer as chat HTML: the verdict, any notes, then the passage cards."""
-    best = answer.hits[0].score if answer.hits else 0.0
+    best = answer.best_score
     if answer.answerable:
         verdict = (
             f'<p class="hkai-verdict">Answered from the documents (best score {best:.3f}, '

@@ -49,3 +49,19 @@ def test_calibrate_cli_needs_unanswerable_rows(tmp_path, tiny_corpus, capsys):
     questions.write_text('{"question": "How is black tea made?"}\n')
     assert main(["calibrate", str(questions), "--corpus", str(tiny_corpus), "--index", str(tmp_path / "ix")]) == 2
     assert 'marked "answerable": false' in capsys.readouterr().err
+
+
+def test_a_question_asking_for_a_number_the_article_lacks_is_flagged_with_the_reason(bundled_qa):
+    answer = bundled_qa.ask("How many people live in Hong Kong?")
+    assert answer.best_score >= bundled_qa.threshold  # the topic matches ...
+    assert not answer.answerable  # ... but no passage holds a number
+    assert any("asks for a number" in note for note in answer.notes)
+    when = bundled_qa.ask("When did Hong Kong return to Chinese sovereignty?")
+    assert not when.answerable and any("asks for a date" in note for note in when.notes)
+
+
+def test_calibration_counts_answer_type_flags_and_keeps_every_answerable_team_question(bundled_qa, tmp_path):
+    qa = QA(index=tmp_path / "ix")
+    fitted = qa.calibrate(TEAM_SET)
+    assert fitted["hybrid"].answerable_kept == 1.0
+    assert fitted["hybrid"].unanswerable_flagged >= 10 / 17

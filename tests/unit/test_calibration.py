@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from hkai_qa.calibration import fit_threshold
@@ -26,3 +28,11 @@ def test_overlap_keeps_answerable_questions_first():
 def test_needs_both_kinds():
     with pytest.raises(ValueError, match="answerable: false"):
         fit_threshold([0.5], [])
+
+
+def test_questions_another_rule_flags_count_as_flagged_whatever_the_threshold():
+    calibration = fit_threshold([0.6, 0.7, 0.8], [0.1, -math.inf, -math.inf])
+    assert 0.1 < calibration.threshold < 0.6
+    assert calibration.unanswerable_flagged == 1.0
+    wrongly = fit_threshold([-math.inf, 0.7, 0.8], [0.1], max_wrongly_flagged=0.5)
+    assert wrongly.answerable_kept == pytest.approx(2 / 3)
