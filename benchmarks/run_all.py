@@ -5,8 +5,7 @@
 
 Order matters: the index build makes the SciFact index the batch and scale benchmarks use. The
 tables are also written to benchmarks/results/*.md (and the figures to *.json); all the tables
-together go to benchmarks/results/all.md. The chat server's own benchmark (benchmarks/server.py,
-start-up and concurrent /ask) belongs to the UI and is not run here.
+together go to benchmarks/results/all.md.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             ("query_latency_article", ["query_latency.py", "--rounds", "3"]),
             ("batch_questions", ["batch_questions.py", "--rounds", "2"]),
             ("scale", ["scale.py", "--sizes", "10000", "100000", "--queries", "100"]),
+            ("server", ["server.py", "--requests", "8"]),
         ]
     return [
         ("index_build", ["index_build.py"]),
@@ -37,6 +37,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("query_latency_scifact", ["query_latency.py", "--corpus", str(HERE.parent.parent / "shared/data/scifact")]),
         ("batch_questions", ["batch_questions.py"]),
         ("scale", ["scale.py"]),
+        ("server", ["server.py"]),
     ]
 
 

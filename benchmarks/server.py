@@ -28,21 +28,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from measure import QUESTIONS, REPO, machine, percentile, report, table
+
 sys.path.insert(0, str(REPO))
 
 from hkai_qa import QA  # noqa: E402
 
-QUESTIONS = [
-    "What makes Hong Kong's infrastructure suitable for AI?",
-    "Which universities are key players in AI research?",
-    "How does the government support AI?",
-    "How do banks and financial institutions use AI?",
-    "How is AI used in transportation and healthcare in the city?",
-    "What concerns about data privacy and ethics does AI raise?",
-    "What is the capital of France?",
-    "Who funds AI startups in Hong Kong?",
-]
 STARTUP_LIMIT_SECONDS = 600
 
 
@@ -50,11 +41,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 def timed_batch(ask, questions: list[str], threads: int) -> tuple[list[float], float]:
@@ -144,12 +130,13 @@ def main() -> None:
     args = parser.parse_args()
     questions = (QUESTIONS * (args.requests // len(QUESTIONS) + 1))[: args.requests]
 
-    rows = []
+    rows, starts = [], []
     for concurrency in args.concurrency:
         result = run_server(concurrency or None, args.cold, questions, args.threads, args.rounds)
         label = f"server /ask, queue concurrency {concurrency or 'default (2)'}"
         rows.append((label, result["latencies"], result["wall"]))
         rows.append(("  same server, one request at a time", result["alone"], result["alone_wall"]))
+        starts.append((label, result["first"]))
         print(
             f"{label}: page served {result['page']:.1f} s, first answer {result['first']:.1f} s after start",
             flush=True,
@@ -167,16 +154,28 @@ def main() -> None:
             latencies, wall = latencies + more, wall + seconds
         rows.append((label, latencies, wall))
 
-    print(
-        f"\n{len(questions)} questions at once from {args.threads} threads, x{args.rounds} rounds, k=3, "
-        f"{os.cpu_count()} CPUs"
+    baseline = statistics.median(rows[-2][1])  # in-process QA.ask with the same threads
+    text = table(
+        f"Chat server: {len(questions)} questions at once from {args.threads} threads, x{args.rounds} rounds, k=3",
+        ["", "p50 ms", "p95 ms", "mean ms", "wall s", "q/s", "p50 vs in-process"],
+        [
+            [
+                label,
+                f"{1000 * statistics.median(latencies):.1f}",
+                f"{1000 * percentile(latencies, 95):.1f}",
+                f"{1000 * statistics.fmean(latencies):.1f}",
+                f"{wall:.2f}",
+                f"{len(latencies) / wall:.1f}",
+                f"{statistics.median(latencies) / baseline:.1f}×",
+            ]
+            for label, latencies, wall in rows
+        ],
+        [
+            *(f"`python app.py` start to first /ask answer: {s:.1f} s ({label})." for label, s in starts),
+            f"Baseline: the same questions through `QA.ask` in the benchmark's own process. {machine()}.",
+        ],
     )
-    print(f"{'':44} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'wall s':>7} {'q/s':>6}")
-    for label, latencies, wall in rows:
-        print(
-            f"{label:44} {1000 * statistics.median(latencies):8.1f} {1000 * percentile(latencies, 95):8.1f} "
-            f"{1000 * statistics.fmean(latencies):8.1f} {wall:7.2f} {len(latencies) / wall:6.1f}"
-        )
+    report("server", text, {"rows": {label: lat for label, lat, _ in rows}, "first_answer_s": dict(starts)})
 
 
 if __name__ == "__main__":
