@@ -57,7 +57,11 @@ class Answer:
     hits: list[Hit]
     answerable: bool
     notes: list[str] = field(default_factory=list)
-    best_score: float = 0.0
+    best_score: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.best_score is None:  # an Answer made by hand: its first hit's score
+            object.__setattr__(self, "best_score", self.hits[0].score if self.hits else 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `hkai-qa ask --json` and the UI's `/ask` endpoint."""

@@ -263,11 +263,13 @@ def _format_answer(answer, threshold: float) -> str:
     best = answer.best_score
     if answer.answerable:
         lines.append(f"Answered from the documents (best score {best:.3f}, threshold {threshold:.3f}).")
-    else:
+    elif best < threshold:
         lines.append(
             f"I couldn't find this in the documents (best score {best:.3f} < threshold {threshold:.3f}). "
             "Closest passages:"
         )
+    else:
+        lines.append("I couldn't find this in the documents. Closest passages:")
     lines.extend(answer.notes)
     for hit in answer.hits:
         lines.append("")

@@ -93,11 +93,13 @@ def _highlighted(text: str, spans: Sequence[Sequence[int]]) -> str:
 def render_hit(hit: Hit) -> str:
     """One numbered passage card."""
     percent = round(100 * min(max(hit.score, 0.0), 1.0))
+    rerank = "" if hit.rerank_score is None else f" · rerank {hit.rerank_score:.3f}"
     return (
         f'<div class="hkai-card hkai-card-{hit.rank}">'
         f'<div class="hkai-card-head"><span class="hkai-rank">[{hit.rank}]</span>'
         f'<span class="hkai-section">{_text(hit.section)}</span>'
-        f'<span class="hkai-score" title="score {hit.score:.3f}">score {hit.score:.3f} · {percent}%</span></div>'
+        f'<span class="hkai-score" title="score {hit.score:.3f}">'
+        f"score {hit.score:.3f} · {percent}%{rerank}</span></div>"
         f'<div class="hkai-bar"><span class="hkai-bar-fill" style="width: {percent}%"></span></div>'
         f'<div class="hkai-source">{_text(hit.source)} · {_text(hit.passage_id)}</div>'
         f'<blockquote class="hkai-text">{_highlighted(hit.text, hit.evidence)}</blockquote>'
@@ -115,10 +117,9 @@ def render_answer(answer: Answer, threshold: float) -> str:
         )
     else:
         closest = " The closest passages:" if answer.hits else ""
+        why = f"The best passage scores {best:.3f}, below the threshold {threshold:.3f}." if best < threshold else ""
         verdict = (
-            f'<p class="hkai-verdict hkai-not-found">{_text(NOT_FOUND)}</p>'
-            f'<p class="hkai-note">The best passage scores {best:.3f}, below the threshold {threshold:.3f}.'
-            f"{closest}</p>"
+            f'<p class="hkai-verdict hkai-not-found">{_text(NOT_FOUND)}</p><p class="hkai-note">{why}{closest}</p>'
         )
     notes = "".join(f'<p class="hkai-note">{_text(note)}</p>' for note in answer.notes)
     cards = "".join(render_hit(hit) for hit in answer.hits)

@@ -81,3 +81,15 @@ def test_cli_and_ui_modules_import_without_gradio():
     code = "import sys, hkai_qa.cli, hkai_qa.ui; print('gradio' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_reranked_hit_shows_the_cross_encoders_score_beside_its_own():
+    assert "score 0.540 · 54% · rerank 0.812" in render_hit(hit(rerank_score=0.812))
+    assert "rerank" not in render_hit(hit())
+
+
+def test_declined_for_its_answer_type_shows_the_reason_not_a_threshold():
+    note = "The question asks for a number, and none of the best passages gives one."
+    page = render_answer(Answer("How many people live here?", [hit(score=0.5)], False, [note]), threshold=0.3)
+    assert "I couldn&#x27;t find this in the documents." in page and note in page
+    assert "below the threshold" not in page
