@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from hkai_qa import QA, IndexStoreError, ModelError, QuestionError
-from tests.conftest import BUNDLED_CORPUS, HEADINGS, SECTION_QUESTIONS
+from tests.conftest import BUNDLED_CORPUS, GOVERNMENT_QUESTION, HEADINGS, SECTION_QUESTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -151,3 +151,18 @@ def test_corpus_copied_elsewhere_builds_its_own_index(tmp_path):
     qa = QA(copy)
     assert qa.index_dir.name.startswith("article-")
     assert len(qa.passages) == 7
+
+
+def test_hybrid_weighs_bm25_more_on_a_large_corpus(bundled_qa, monkeypatch):
+    """0.8·cosine + 0.2·coverage on the 7-passage article; 0.5 each from LARGE_CORPUS_PASSAGES up."""
+    from hkai_qa import qa as qa_module
+
+    assert bundled_qa.hybrid_alpha == 0.8
+    small = {h.passage_id: h for h in bundled_qa.ask(GOVERNMENT_QUESTION, k=7).hits}
+    monkeypatch.setattr(qa_module, "LARGE_CORPUS_PASSAGES", len(bundled_qa.passages))
+    assert bundled_qa.hybrid_alpha == 0.5
+    large = bundled_qa.ask(GOVERNMENT_QUESTION, k=7).hits
+    for hit in large:
+        coverage = (small[hit.passage_id].score - 0.8 * hit.dense_score) / 0.2
+        assert hit.score == pytest.approx(0.5 * hit.dense_score + 0.5 * coverage, abs=1e-4)
+    assert any(coverage > 0 for coverage in [(h.score - 0.5 * h.dense_score) / 0.5 for h in large])
