@@ -35,10 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument(
             "--encoder",
-            choices=("onnx", "onnx-int8", "torch"),
+            choices=("onnx", "torch"),
             default=None,
-            help="onnxruntime (default; exported once, falls back to torch), onnx-int8 (int8 passages: faster "
-            "builds, nDCG within 0.005) or sentence-transformers",
+            help="encode with onnxruntime (default; exported once, falls back to torch) or sentence-transformers",
         )
         command.add_argument(
             "--store",
@@ -83,9 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=_ks, default=(1, 3, 5, 10), metavar="K,K,…", help="hit@k cut-offs (1,3,5,10)")
     evaluate.add_argument("--out", metavar="DIR", help="report folder (default: reports/<corpus>-<timestamp>/)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars, only the summary table")
-    evaluate.add_argument(
-        "--encoder", choices=("onnx", "onnx-int8", "torch"), default=None, help="encoder (default: onnx)"
-    )
+    evaluate.add_argument("--encoder", choices=("onnx", "torch"), default=None, help="encoder (default: onnx)")
     evaluate.add_argument("--store", metavar="SPEC", default=None, help="faiss (default), milvus:FILE.db or milvus:URI")
     evaluate.add_argument("--rerank", metavar="DIR", default=None, help=RERANK_HELP)
     return parser

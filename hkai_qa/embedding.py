@@ -211,12 +211,6 @@ class Embedder:
             out[start : start + ENCODE_CHUNK] = self._encode(texts[start : start + ENCODE_CHUNK], progress)
         return out
 
-    def encode_passages(
-        self, texts: Sequence[str], *, progress: bool = False, out: np.ndarray | None = None
-    ) -> np.ndarray:
-        """`encode` for an index's passages (the ONNX embedder may use an int8 model here)."""
-        return self.encode(texts, progress=progress, out=out)
-
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         return self.model.encode(
             texts,

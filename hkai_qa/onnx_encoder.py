@@ -23,14 +23,13 @@ import contextlib
 import hashlib
 import inspect
 import json
-import logging
 import os
 import shutil
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import cached_property
@@ -48,7 +47,7 @@ if TYPE_CHECKING:
     import onnxruntime
     from sentence_transformers import SentenceTransformer
 
-ENCODERS = ("onnx", "onnx-int8", "torch")
+ENCODERS = ("onnx", "torch")
 DEFAULT_ENCODER = "onnx"
 EXPORT_FORMAT = 1
 OPSET = 17
@@ -61,10 +60,6 @@ MODEL_FILE = "model.onnx"
 # The weights sit beside the graph, not inside it: onnxruntime then opens the
 # model in about half the time (0.16 s instead of 0.3 s for all-MiniLM-L6-v2).
 WEIGHTS_FILE = "model.onnx.data"
-# Passages only, with --encoder onnx-int8: weights quantised to int8 per channel, about 1.8x faster
-# to build; SciFact nDCG@10 0.6571 against 0.6593 (questions stay float). See README, Performance.
-INT8_FILE = "model.int8.onnx"
-INT8_MIN_COSINE = 0.95  # a guard against a broken quantisation; quality is SciFact's nDCG
 TOKENIZER_FILE = "tokenizer.json"
 RECORD_FILE = "export.json"
 FAILURE_FILE = "failed.json"
@@ -108,7 +103,7 @@ def make_embedder(
     """The embedder for `encoder`: sentence-transformers ("torch") or ONNX with fallback ("onnx")."""
     if check_encoder(encoder) == "torch":
         return Embedder(model, batch_size=batch_size)
-    return OnnxEmbedder(model, cache=cache, notify=notify, batch_size=batch_size, int8_passages=encoder == "onnx-int8")
+    return OnnxEmbedder(model, cache=cache, notify=notify, batch_size=batch_size)
 
 
 # --- encoding with onnxruntime --------------------------------------------------------------------
@@ -328,23 +323,11 @@ class OnnxEmbedder:
     """`Embedder`'s interface, encoding with onnxruntime; sentence-transformers when that is not possible.
 
     Nothing loads until the first `encode`, which exports the model if no verified
-    export is cached yet. `backend` says which encoder is in use. With
-    `int8_passages`, `encode_passages` (index builds) uses an int8 copy of the
-    export, made on first use; questions are always encoded by the float model.
+    export is cached yet. `backend` says which encoder is in use.
     """
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        cache: Path,
-        notify: Notify,
-        batch_size: int = 64,
-        int8_passages: bool = False,
-    ) -> None:
+    def __init__(self, model: str | None = None, *, cache: Path, notify: Notify, batch_size: int = 64) -> None:
         self.reference = Embedder(model, batch_size=batch_size)
-        self.int8_passages = int8_passages
-        self._int8: OnnxRunner | None | bool = None
         self.spec = self.reference.spec
         self.batch_size = batch_size
         self.cache = Path(cache)
@@ -384,13 +367,8 @@ class OnnxEmbedder:
 
     @property
     def backend(self) -> str:
-        """Which encoder is in use: "onnx" ("onnx-int8" for passages), or "torch" after a fallback.
-
-        Decides (and exports) on first use.
-        """
+        """Which encoder is in use: "onnx", or "torch" after a fallback. Decides (and exports) on first use."""
         self._resolve()
-        if self._backend == "onnx" and self.int8_passages and self._int8_runner() is not None:
-            return "onnx-int8"
         return str(self._backend)
 
     @property
@@ -439,59 +417,6 @@ class OnnxEmbedder:
         if runner is None:
             return self.reference.encode(texts, progress=progress, out=out)
         return runner.encode(texts, progress=progress, out=out)
-
-    def encode_passages(
-        self, texts: Sequence[str], *, progress: bool = False, out: np.ndarray | None = None
-    ) -> np.ndarray:
-        """`encode` for an index's passages: through the int8 model when asked for and available."""
-        int8 = self._int8_runner() if self.int8_passages and self.runner is not None else None
-        if int8 is None:
-            return self.encode(texts, progress=progress, out=out)
-        return int8.encode(texts, progress=progress, out=out)
-
-    def _int8_runner(self) -> OnnxRunner | None:
-        """The int8 model beside the verified export, quantised on first use; None (with a notice) if it fails."""
-        if self._int8 is None:
-            with self._lock:
-                if self._int8 is None:
-                    try:
-                        self._int8 = self._open_int8(self.export_dir)
-                    except ExportUnavailable as reason:
-                        self._notify(f"no int8 model for {self.name} ({reason}); encoding passages in float.")
-                        self._int8 = False
-        return self._int8 or None
-
-    def _open_int8(self, folder: Path) -> OnnxRunner:
-        with build_lock(folder):
-            record = json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))
-            expected = record.get("int8", {}).get("sha256")
-            if expected and (folder / INT8_FILE).is_file():
-                if remembered_sha256(folder / INT8_FILE, self.cache / MEMO_FILE) == expected:
-                    return OnnxRunner(folder, model_file=INT8_FILE)
-            try:
-                with _quiet_root_logger():
-                    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-                    staging = folder / f".{INT8_FILE}.{uuid.uuid4().hex[:8]}"
-                    quantize_dynamic(folder / MODEL_FILE, staging, weight_type=QuantType.QInt8, per_channel=True)
-                os.replace(staging, folder / INT8_FILE)
-                runner = OnnxRunner(folder, model_file=INT8_FILE)
-            except Exception as error:  # the quantiser and onnxruntime raise many kinds
-                raise ExportUnavailable(f"{type(error).__name__}: {str(error)[:120]}") from None
-            reference = self._runner.encode(PROBES)
-            cosine = float(np.min(np.sum(runner.encode(PROBES) * reference, axis=1)))
-            if cosine < INT8_MIN_COSINE:
-                (folder / INT8_FILE).unlink()
-                raise ExportUnavailable(f"its int8 vectors stray too far: cosine {cosine:.3f} < {INT8_MIN_COSINE}")
-            from .embedding import sha256_of_file
-
-            digest = sha256_of_file(folder / INT8_FILE)
-            record["int8"] = {"sha256": digest, "per_channel": True, "min_probe_cosine": round(cosine, 5)}
-            staging = folder / f".{RECORD_FILE}.{uuid.uuid4().hex[:8]}"
-            staging.write_text(json.dumps(record, indent=2), encoding="utf-8")
-            os.replace(staging, folder / RECORD_FILE)
-            record_sha256(folder / INT8_FILE, digest, self.cache / MEMO_FILE)
-            return runner
 
     def _resolve(self, *, may_export: bool = True) -> None:
         if self._backend is not None:
@@ -587,20 +512,6 @@ class OnnxEmbedder:
         for name, digest in record["sha256"].items():
             record_sha256(folder / name, digest, self.cache / MEMO_FILE)
         return OnnxRunner(folder)
-
-
-@contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    """onnxruntime's quantiser configures the root logger when imported and logs advice to it: undo both."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    logging.disable(logging.WARNING)
-    try:
-        yield
-    finally:
-        logging.disable(logging.NOTSET)
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 def _swap_in(staging: Path, folder: Path) -> None:

@@ -331,7 +331,7 @@ class QA:
         if isinstance(store, FaissStore):
             # One streamed pass: batches land in a scratch memory map, so vectors are held once.
             vectors = self._scratch_vectors(len(texts))
-            self.embedder.encode_passages(texts, progress=show, out=vectors)
+            self.embedder.encode(texts, progress=show, out=vectors)
             store.add(range(len(texts)), vectors, passages)
             store.finish()
             return {}
@@ -340,7 +340,7 @@ class QA:
         for start in steps:
             ids = store.missing(start, min(start + store.batch_size, len(passages)))
             if ids:
-                vectors = self.embedder.encode_passages([texts[i] for i in ids], progress=show and len(steps) == 1)
+                vectors = self.embedder.encode([texts[i] for i in ids], progress=show and len(steps) == 1)
                 store.add(ids, vectors, [passages[i] for i in ids])
                 bar.update(len(ids))
         bar.close()

@@ -12,7 +12,6 @@ from hkai_qa import QA, ModelError
 from hkai_qa.embedding import Embedder, resolve_model
 from hkai_qa.onnx_encoder import (
     FAILURE_FILE,
-    INT8_FILE,
     RECORD_FILE,
     TOLERANCE,
     WEIGHTS_FILE,
@@ -121,21 +120,6 @@ def test_an_export_that_does_not_match_fails_verification(bundled_qa, tmp_path):
     assert max_difference(OnnxRunner(tmp_path), reference) > TOLERANCE
 
 
-def test_int8_passages_build_an_index_that_answers_alike(bundled_qa, tmp_path):
-    qa = QA(index=tmp_path / "ix", encoder="onnx-int8")
-    assert qa.encoder == "onnx-int8" and qa.manifest["model"]["encoder"] == "onnx-int8"
-    record = json.loads((qa.embedder.export_dir / RECORD_FILE).read_text())
-    assert record["int8"]["per_channel"] and record["int8"]["min_probe_cosine"] >= 0.95
-    assert (qa.embedder.export_dir / INT8_FILE).stat().st_size < 30_000_000
-    int8_vectors = np.asarray(qa._store.vectors)
-    float_vectors = np.asarray(bundled_qa._store.vectors)
-    assert np.sum(int8_vectors * float_vectors, axis=1).min() > 0.98
-    for question, section in SECTION_QUESTIONS:
-        assert qa.ask(question).hits[0].section == section
-
-
 def test_unknown_encoder_is_a_clear_error(tiny_corpus, tmp_path):
-    with pytest.raises(
-        ModelError, match="unknown encoder 'onx'; choose one of onnx, onnx-int8, torch. Did you mean \"onnx\""
-    ):
+    with pytest.raises(ModelError, match="unknown encoder 'onx'; choose one of onnx, torch. Did you mean \"onnx\""):
         QA(tiny_corpus, tmp_path / "ix", encoder="onx")
