@@ -59,29 +59,50 @@ class Run:
     stderr: str
 
 
-def run_process(args: list, env: dict[str, str], stdin: str | None = None) -> Run:
-    """Run to completion: wall time and this process's own peak RSS (from wait4 on it alone)."""
-    args = [str(a) for a in args]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+# A child's ru_maxrss starts at its parent's resident size when it forks (Linux records the
+# copied address space's high-water mark at exec), so a benchmark holding a corpus in memory
+# would inflate every figure. Children are therefore forked by this small spawner, started
+# before anything big is loaded, which times them and reports their peak RSS.
+_SPAWNER = """
+import json, os, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with open(job["stdin"], "rb") as given, open(job["stdout"], "wb") as out, open(job["stderr"], "wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            args,
-            env=env,
-            cwd=REPO,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            text=True,
-        )
-        if stdin is not None:
-            process.stdin.write(stdin)
-            process.stdin.close()
-        _, status, usage = os.wait4(process.pid, 0)
+        pid = os.fork()
+        if pid == 0:
+            os.chdir(job["cwd"])
+            for source, target in ((given, 0), (out, 1), (err, 2)):
+                os.dup2(source.fileno(), target)
+            try:
+                os.execvpe(job["args"][0], job["args"], job["env"])
+            finally:
+                os._exit(127)
+        _, status, usage = os.wait4(pid, 0)
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Run(seconds, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read())
+    result = {"seconds": seconds, "maxrss_kb": usage.ru_maxrss, "returncode": os.waitstatus_to_exitcode(status)}
+    print(json.dumps(result), flush=True)
+"""
+_spawner = subprocess.Popen(
+    [sys.executable, "-S", "-c", _SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+)
+
+
+def run_process(args: list, env: dict[str, str], stdin: str | None = None) -> Run:
+    """Run to completion: wall time and the process's own peak RSS (wait4, in the spawner)."""
+    with tempfile.TemporaryDirectory(prefix="hkai-qa-run-") as folder:
+        files = {name: Path(folder) / name for name in ("stdin", "stdout", "stderr")}
+        files["stdin"].write_text(stdin or "", encoding="utf-8")
+        job = {"args": [str(a) for a in args], "env": env, "cwd": str(REPO), **{k: str(v) for k, v in files.items()}}
+        _spawner.stdin.write(json.dumps(job) + "\n")
+        result = json.loads(_spawner.stdout.readline())
+        return Run(
+            result["seconds"],
+            result["maxrss_kb"] / 1024,
+            result["returncode"],
+            files["stdout"].read_text(encoding="utf-8", errors="replace"),
+            files["stderr"].read_text(encoding="utf-8", errors="replace"),
+        )
 
 
 def check(run: Run, what: str) -> Run:
