@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from measure import QUESTIONS, REPO, SCIFACT, Worker, environment, machine, median, report, serve_worker, table, verdict
+from measure import QUESTIONS, REPO, SCIFACT, machine, median, report, run_interleaved, serve_worker, table, verdict
 
 KINDS = {
     "bare": "bare sentence-transformers encode, batches of 64",
@@ -72,22 +72,9 @@ def main() -> None:
     if args.worker:
         return worker(args.worker, args.corpus)
     extra = ["--corpus", args.corpus] if args.corpus else []
-    workers = [
-        Worker(
-            Path(__file__), kind, *extra, env=environment(OMP_WAIT_POLICY="PASSIVE") if kind == "bare-passive" else None
-        )
-        for kind in sorted(KINDS, key=lambda k: k.startswith("bare"))  # a QA worker builds a missing index
-    ]
-    count = workers[0].ready["questions"]
-    seconds: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    try:
-        for round_number in range(args.rounds):
-            shift = round_number % len(workers)
-            for w in workers[shift:] + workers[:shift]:
-                seconds[w.kind].append(w.block()["seconds"])
-    finally:
-        for w in workers:
-            w.close()
+    ready, blocks = run_interleaved(Path(__file__), KINDS, extra, args.rounds)
+    count = ready["questions"]
+    seconds = {kind: [b["seconds"] for b in done] for kind, done in blocks.items()}
     rates = {kind: count / median(values) for kind, values in seconds.items()}
     rows, figures = [], {"questions": count, "rounds": args.rounds, "kinds": {}}
     for kind, label in KINDS.items():

@@ -167,6 +167,28 @@ class Worker:
         self.process.wait(timeout=60)
 
 
+def run_interleaved(script: Path, kinds, extra: list[str], rounds: int) -> tuple[dict, dict[str, list[dict]]]:
+    """One warm worker per kind, `rounds` rounds of one block each, the order rotating every round.
+
+    QA kinds start first (the first builds a missing index); "bare-passive" runs with
+    OMP_WAIT_POLICY=PASSIVE. Returns the first worker's ready line and each kind's blocks.
+    """
+    workers = [
+        Worker(script, kind, *extra, env=environment(OMP_WAIT_POLICY="PASSIVE") if kind == "bare-passive" else None)
+        for kind in sorted(kinds, key=lambda k: k.startswith("bare"))
+    ]
+    blocks: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    try:
+        for round_number in range(rounds):
+            shift = round_number % len(workers)
+            for w in workers[shift:] + workers[:shift]:
+                blocks[w.kind].append(w.block())
+    finally:
+        for w in workers:
+            w.close()
+    return workers[0].ready, blocks
+
+
 def serve_worker(setup, handle) -> None:
     """The worker side: `setup()` once (its dict is the ready line), then `handle(request)` per line."""
     ready = setup() or {}

@@ -19,12 +19,11 @@ from measure import (
     QUESTIONS,
     REPO,
     SCIFACT,
-    Worker,
-    environment,
     machine,
     median,
     percentile,
     report,
+    run_interleaved,
     serve_worker,
     table,
     verdict,
@@ -104,22 +103,8 @@ def main() -> None:
     if args.worker:
         return worker(args.worker, args.corpus)
     extra = ["--corpus", args.corpus] if args.corpus else []
-    # The QA workers start first: the first one builds the index if it is missing.
-    workers = [
-        Worker(
-            Path(__file__), kind, *extra, env=environment(OMP_WAIT_POLICY="PASSIVE") if kind == "bare-passive" else None
-        )
-        for kind in sorted(KINDS, key=lambda k: k.startswith("bare"))
-    ]
-    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    try:
-        for round_number in range(args.rounds):
-            shift = round_number % len(workers)
-            for w in workers[shift:] + workers[:shift]:
-                samples[w.kind].extend(w.block()["seconds"])
-    finally:
-        for w in workers:
-            w.close()
+    _, blocks = run_interleaved(Path(__file__), KINDS, extra, args.rounds)
+    samples = {kind: [s for b in done for s in b["seconds"]] for kind, done in blocks.items()}
     bare_p50, passive_p50 = median(samples["bare"]), median(samples["bare-passive"])
     rows, figures = [], {"corpus": args.corpus or "bundled article", "rounds": args.rounds, "kinds": {}}
     for kind, label in KINDS.items():

@@ -9,24 +9,12 @@ import pytest
 
 from hkai_qa.cli import main
 from tests.conftest import REPO
+from tests.unit.test_evaluation import QUESTION_SET_KEYS
 
 pytestmark = pytest.mark.slow
 
 TEAM_SET = REPO / "tests" / "data" / "hk_questions.jsonl"
-NAMED_KEYS = {
-    "n",
-    "hit@1",
-    "hit@3",
-    "hit@5",
-    "hit@10",
-    "mrr",
-    "section@1",
-    "abstain_precision",
-    "abstain_recall",
-    "abstain_f1",
-    "latency_p50_ms",
-    "latency_p95_ms",
-}
+NAMED_KEYS = set(QUESTION_SET_KEYS)
 
 
 def test_eval_the_team_set_writes_every_report_file(tmp_path, capsys):
