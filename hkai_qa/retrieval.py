@@ -7,6 +7,7 @@ model, so each can be tested against a brute-force oracle in milliseconds.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,15 +96,40 @@ def _cjk_bigrams(match: re.Match) -> str:
     return " " + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + " "
 
 
-def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Folded, stop-worded, Snowball-stemmed English tokens; CJK text as character bigrams."""
-    import bm25s
-    import Stemmer
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's (and scikit-learn's) token pattern
+_STOPWORDS: frozenset[str] | None = None
+_STEMS: dict[str, str] = {}  # word -> Snowball stem; words stem alone, so this is exact
+_STEMS_LIMIT = 200_000
+_STEMMER_LOCK = threading.Lock()
 
-    prepared = [_CJK_RUN.sub(_cjk_bigrams, fold(t)) for t in texts]
-    return bm25s.tokenize(
-        prepared, stopwords="en_plus", stemmer=_stemmer(Stemmer), return_ids=False, show_progress=False
-    )
+
+def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Folded, stop-worded, Snowball-stemmed English tokens; CJK text as character bigrams.
+
+    The same tokens as `bm25s.tokenize(..., stopwords="en_plus", stemmer=english)`
+    (a test checks), without its per-call progress bars and per-text stopword
+    sets, which cost more than the search for a single question.
+    """
+    global _STOPWORDS
+    if _STOPWORDS is None:
+        from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+        _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+    words = [
+        [w for w in _TOKEN.findall(_CJK_RUN.sub(_cjk_bigrams, fold(text)).lower()) if w not in _STOPWORDS]
+        for text in texts
+    ]
+    stems = {w: stem for w in {w for text_words in words for w in text_words} if (stem := _STEMS.get(w))}
+    missing = [w for text_words in words for w in text_words if w not in stems]
+    if missing:
+        import Stemmer
+
+        missing = list(dict.fromkeys(missing))
+        with _STEMMER_LOCK:  # a PyStemmer object must not be used by two threads at once
+            stems.update(zip(missing, _stemmer(Stemmer).stemWords(missing), strict=True))
+        if len(_STEMS) < _STEMS_LIMIT:  # a big corpus's whole vocabulary is not kept for the process's life
+            _STEMS.update((w, stems[w]) for w in missing)
+    return [[stems[w] for w in text_words] for text_words in words]
 
 
 _STEMMER = None

@@ -21,6 +21,7 @@ from hkai_qa.retrieval import (
     top_ids,
 )
 from hkai_qa.vector_store import FaissStore
+from tests.conftest import REPO
 
 TEXTS = [
     "Tea plants grow on hillsides with acid soil.",
@@ -102,3 +103,31 @@ def test_rank_passages_orders_by_the_documented_score(mode):
         assert ranked[0].passage == 2
     if mode == "bm25":
         assert ranked[0].passage == 0
+
+
+def test_our_tokenizer_gives_exactly_bm25s_tokens():
+    """Indexes built with bm25s.tokenize keep working: same words, stopwords and stems."""
+    import bm25s
+    import Stemmer
+
+    from hkai_qa.folding import fold
+    from hkai_qa.retrieval import _CJK_RUN, _cjk_bigrams, bm25_tokenize
+
+    texts = [
+        "Hong Kong's government supports AI startups through HKSTP and the Innovation and Technology Fund.",
+        "Running runners ran; the universities' collaborations are catalyzing growth — naïve café résumé 2018.",
+        "What is the capital of France?",
+        "",
+        "a an the of",  # only stopwords and one-letter words
+        "香港的人工智能 AI 生態",
+        (REPO / "corpus" / "hong_kong_ai_ecosystem.txt").read_text(encoding="utf-8"),
+    ]
+    reference = bm25s.tokenize(
+        [_CJK_RUN.sub(_cjk_bigrams, fold(t)) for t in texts],
+        stopwords="en_plus",
+        stemmer=Stemmer.Stemmer("english"),
+        return_ids=False,
+        show_progress=False,
+    )
+    assert bm25_tokenize(texts) == reference
+    assert bm25_tokenize(texts[:1]) == reference[:1]  # cached stems give the same answer
