@@ -428,7 +428,12 @@ class QA:
             return []
         vectors = self.embedder.encode(cleaned)
         tokens = bm25_tokenize(cleaned)
-        return [self._answer(q, v, t, k, evidence_for) for q, v, t in zip(cleaned, vectors, tokens, strict=True)]
+        # One dense search for the whole list: FAISS answers a batch far faster than one by one.
+        scores, ids = self._vector_store.search(vectors, max(CANDIDATE_DEPTH, k))
+        return [
+            self._answer(q, v, t, k, evidence_for, (scores[i : i + 1], ids[i : i + 1]))
+            for i, (q, v, t) in enumerate(zip(cleaned, vectors, tokens, strict=True))
+        ]
 
     def evaluate(
         self,
@@ -497,7 +502,13 @@ class QA:
         return other
 
     def _answer(
-        self, question: str, vector: np.ndarray, tokens: list[str], k: int, evidence_for: int | None = None
+        self,
+        question: str,
+        vector: np.ndarray,
+        tokens: list[str],
+        k: int,
+        evidence_for: int | None = None,
+        dense: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Answer:
         ranked = rank_passages(
             self.mode,
@@ -507,6 +518,7 @@ class QA:
             self._store.bm25,
             depth=max(CANDIDATE_DEPTH, k),
             alpha=self.hybrid_alpha,
+            dense=dense,
         )
         # Whether the corpus answers is the retrieval's call, made before any reranking.
         best_score = round(ranked[0].score, 6) if ranked else 0.0

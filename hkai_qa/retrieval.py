@@ -119,17 +119,17 @@ def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
         [w for w in _TOKEN.findall(_CJK_RUN.sub(_cjk_bigrams, fold(text)).lower()) if w not in _STOPWORDS]
         for text in texts
     ]
-    stems = {w: stem for w in {w for text_words in words for w in text_words} if (stem := _STEMS.get(w))}
-    missing = [w for text_words in words for w in text_words if w not in stems]
+    known = _STEMS  # only ever grows, so a word found here stays found
+    missing = list({w for text_words in words for w in text_words if w not in known})
+    stemmed: dict[str, str] = {}
     if missing:
         import Stemmer
 
-        missing = list(dict.fromkeys(missing))
         with _STEMMER_LOCK:  # a PyStemmer object must not be used by two threads at once
-            stems.update(zip(missing, _stemmer(Stemmer).stemWords(missing), strict=True))
-        if len(_STEMS) < _STEMS_LIMIT:  # a big corpus's whole vocabulary is not kept for the process's life
-            _STEMS.update((w, stems[w]) for w in missing)
-    return [[stems[w] for w in text_words] for text_words in words]
+            stemmed = dict(zip(missing, _stemmer(Stemmer).stemWords(missing), strict=True))
+        if len(known) < _STEMS_LIMIT:  # a big corpus's whole vocabulary is not kept for the process's life
+            known.update(stemmed)
+    return [[known.get(w) or stemmed[w] for w in text_words] for text_words in words]
 
 
 _STEMMER = None
@@ -239,6 +239,7 @@ def rank_passages(
     retriever: bm25s.BM25,
     depth: int,
     alpha: float,
+    dense: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Ranked]:
     """Passages for one question, best first.
 
@@ -246,9 +247,10 @@ def rank_passages(
     `alpha * cosine + (1 - alpha) * coverage` over the union of both top-`depth`
     lists; each is comparable across questions. Ties break by passage number.
     `store` (FAISS or Milvus) gives the dense top list and the vectors of every
-    candidate, so BM25-only candidates get their cosine too.
+    candidate, so BM25-only candidates get their cosine too. `dense` is the
+    store's (scores, ids) for this question when already searched in a batch.
     """
-    dense_scores, dense_ids = store.search(query_vector[None, :], depth)
+    _, dense_ids = dense if dense is not None else store.search(query_vector[None, :], depth)
     dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
     lexical = bm25_scores(retriever, query_tokens)
     ceiling = bm25_ceiling(retriever, query_tokens)
