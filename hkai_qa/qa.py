@@ -519,6 +519,7 @@ class QA:
             depth=max(CANDIDATE_DEPTH, k),
             alpha=self.hybrid_alpha,
             dense=dense,
+            keep=max(k, self.reranker.depth if self.reranker else 0),
         )
         # Whether the corpus answers is the retrieval's call, made before any reranking.
         best_score = round(ranked[0].score, 6) if ranked else 0.0

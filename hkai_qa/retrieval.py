@@ -240,6 +240,7 @@ def rank_passages(
     depth: int,
     alpha: float,
     dense: tuple[np.ndarray, np.ndarray] | None = None,
+    keep: int | None = None,
 ) -> list[Ranked]:
     """Passages for one question, best first.
 
@@ -248,7 +249,8 @@ def rank_passages(
     lists; each is comparable across questions. Ties break by passage number.
     `store` (FAISS or Milvus) gives the dense top list and the vectors of every
     candidate, so BM25-only candidates get their cosine too. `dense` is the
-    store's (scores, ids) for this question when already searched in a batch.
+    store's (scores, ids) for this question when already searched in a batch;
+    `keep` returns only the first that many.
     """
     _, dense_ids = dense if dense is not None else store.search(query_vector[None, :], depth)
     dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
@@ -284,7 +286,7 @@ def rank_passages(
             dense_rank=dense_rank.get(int(ids[i])),
             bm25_rank=bm25_rank.get(int(ids[i])),
         )
-        for i in order
+        for i in order[:keep]
     ]
 
 
