@@ -128,6 +128,7 @@ def size_worker(size: int, kinds: list[str], queries_count: int, sigma: float, f
             np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
         )
     seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+    faiss.omp_set_num_threads(1)  # as hkai-qa searches for one question (retrieval.dense_search)
     for _ in range(2):
         for query in queries:
             for kind in kinds:
