@@ -133,7 +133,7 @@ class OnnxRunner:
         self.tokenizer.enable_truncation(max_length=int(self.record["max_seq_length"]), strategy="longest_first")
         self.pad_id = int(self.record["pad_id"])
         self.model_path = folder / model_file
-        cores = _cores()
+        cores = available_cores()
         self.parallel_batches = max(1, min(cores, MAX_PARALLEL_BATCHES)) if threads is None else 1
         self.session = self._session(threads or cores, spinning=threads is None)
         self._batch_session: onnxruntime.InferenceSession | None = None
@@ -157,7 +157,8 @@ class OnnxRunner:
         if self._batch_session is None:
             with self._batch_lock:
                 if self._batch_session is None:
-                    self._batch_session = self._session(max(1, _cores() // self.parallel_batches), spinning=False)
+                    threads = max(1, available_cores() // self.parallel_batches)
+                    self._batch_session = self._session(threads, spinning=False)
         return self._batch_session
 
     def encode(self, texts: Sequence[str], *, progress: bool = False, out: np.ndarray | None = None) -> np.ndarray:
@@ -228,7 +229,7 @@ def _batches(encodings: list) -> list[list[int]]:
     return batches
 
 
-def _cores() -> int:
+def available_cores() -> int:
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 

@@ -6,7 +6,6 @@ model, so each can be tested against a brute-force oracle in milliseconds.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -40,7 +39,6 @@ IVF_SCAN = 4096
 IVF_TRAINING_PER_LIST = 40
 _ADD_CHUNK = 65_536
 PARALLEL_SEARCH_FROM = 16  # queries
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def build_faiss_index(vectors: np.ndarray, *, exact_limit: int = EXACT_LIMIT) -> faiss.Index:
@@ -88,7 +86,9 @@ def dense_search(index: faiss.Index, queries: np.ndarray, depth: int) -> tuple[n
     """
     import faiss
 
-    faiss.omp_set_num_threads(1 if len(queries) < PARALLEL_SEARCH_FROM else _CORES)
+    from .onnx_encoder import available_cores
+
+    faiss.omp_set_num_threads(1 if len(queries) < PARALLEL_SEARCH_FROM else available_cores())
     depth = max(1, min(depth, index.ntotal))
     scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
     return scores, ids
