@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .answer import Answer, Hit
     from .errors import CorpusError, HkaiQaError, IndexStoreError, ModelError, QuestionError
-    from .evaluation import EvalReport, load_questions
     from .passages import Passage
     from .qa import QA
+    from .questions import load_questions
+    from .report import EvalReport
 
 _PUBLIC = {
     "QA": ".qa",
@@ -31,8 +32,8 @@ _PUBLIC = {
     "IndexStoreError": ".errors",
     "QuestionError": ".errors",
     "ModelError": ".errors",
-    "EvalReport": ".evaluation",
-    "load_questions": ".evaluation",
+    "EvalReport": ".report",
+    "load_questions": ".questions",
 }
 __all__ = [
     "QA",

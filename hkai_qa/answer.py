@@ -1,9 +1,26 @@
-"""What a question gets back: hits with their evidence, and whether the corpus answers it."""
+"""What a question gets back: hits with their evidence, and whether the corpus answers it.
+
+`Hit` and `Answer` are the results; `assemble` makes an Answer from ranked
+passages (evidence, abstention, notes) without a model, so it is tested alone.
+"""
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ._defaults import ANSWER_TYPE_WINDOW, MAX_K, MAX_QUESTION_CHARS
+from .answer_types import missing_answer_type
+from .errors import QuestionError
+from .evidence import best_sentences
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .passages import Passage
+    from .ranking import Ranked
 
 
 @dataclass(frozen=True)
@@ -72,3 +89,128 @@ class Answer:
             "notes": list(self.notes),
             "hits": [hit.to_dict() for hit in self.hits],
         }
+
+
+# --- assembly: from ranked passages to an Answer -------------------------------------------------
+
+
+def check_question(question: object) -> str:
+    """The question, stripped, or QuestionError (a ValueError) saying what is wrong."""
+    if not isinstance(question, str):
+        raise QuestionError(f"a question must be text, not {type(question).__name__}.")
+    stripped = question.strip()
+    if not stripped:
+        raise QuestionError("the question is empty. Type a question, for example: How does the government support AI?")
+    if len(stripped) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(stripped):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. Shorten it."
+        )
+    return stripped
+
+
+def check_k(k: object, limit: int | None = MAX_K) -> int:
+    """`k` as a whole number of passages, capped at `limit`, or QuestionError."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise QuestionError(f"k must be a whole number of passages, 1 or more; got {k!r}.")
+    return int(k if limit is None else min(k, limit))
+
+
+def has_cjk(text: str) -> bool:
+    """Whether `text` holds Chinese, Japanese or Korean characters."""
+    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+
+
+ENGLISH_ONLY_NOTE = (
+    "The default model reads English only: these hits come mostly from matching words. "
+    "For other languages, build with a multilingual model: --model paraphrase-multilingual-MiniLM-L12-v2."
+)
+
+
+def rerank(
+    question: str,
+    ranked: list[Ranked],
+    passages: Sequence[Passage],
+    scorer: Callable[[str, list[str]], np.ndarray],
+    depth: int,
+) -> tuple[list[Ranked], dict[int, float]]:
+    """The first `depth` of `ranked` reordered by `scorer`'s scores (best first), and those scores by passage."""
+    import numpy as np
+
+    head, tail = ranked[:depth], ranked[depth:]
+    scores = scorer(question, [passages[r.passage].text for r in head])
+    by_passage = {r.passage: float(s) for r, s in zip(head, scores, strict=True)}
+    return [head[i] for i in np.argsort(-scores, kind="stable")] + tail, by_passage
+
+
+def assemble(
+    question: str,
+    ranked: list[Ranked],
+    passages: Sequence[Passage],
+    *,
+    k: int,
+    threshold: float,
+    best_score: float,
+    tokens: list[str],
+    weight: Callable[[str], float],
+    evidence_for: int | None = None,
+    rerank_scores: dict[int, float] | None = None,
+    english_only: bool = False,
+) -> Answer:
+    """The Answer for `question` from its ranked passages.
+
+    `best_score` (the retrieval's, before any reranking) decides abstention against
+    `threshold`; so does a question asking for a number or a date that none of the
+    first passages gives. Evidence sentences are found for the first `evidence_for`
+    hits (all when None), weighted by `weight` (a token's idf).
+    """
+    rerank_scores = rerank_scores or {}
+    hits = [
+        make_hit(
+            position,
+            r,
+            passages[r.passage],
+            tokens if evidence_for is None or position <= evidence_for else [],
+            weight,
+            rerank_scores.get(r.passage),
+        )
+        for position, r in enumerate(ranked[:k], start=1)
+    ]
+    notes = []
+    answerable = bool(hits) and best_score >= threshold
+    missing = missing_answer_type(question, [h.text for h in hits[:ANSWER_TYPE_WINDOW]])
+    if answerable and missing:
+        answerable = False
+        notes.append(f"The question asks for a {missing}, and none of the best passages gives one.")
+    if english_only and has_cjk(question):
+        notes.append(ENGLISH_ONLY_NOTE)
+    return Answer(question=question, hits=hits, answerable=answerable, notes=notes, best_score=best_score)
+
+
+def make_hit(
+    position: int,
+    ranked: Ranked,
+    passage: Passage,
+    tokens: list[str],
+    weight: Callable[[str], float],
+    rerank_score: float | None = None,
+) -> Hit:
+    """One Hit: the passage, its scores and the sentences sharing the most question terms."""
+    from .lexical import bm25_tokenize  # here, so `from hkai_qa import Answer` loads no numpy
+
+    return Hit(
+        rank=position,
+        section=passage.heading,
+        text=passage.text,
+        score=round(ranked.score, 6),
+        doc_id=passage.doc_id,
+        passage_id=passage.passage_id,
+        source=passage.source,
+        start=passage.start,
+        end=passage.end,
+        dense_score=round(ranked.dense_score, 6),
+        bm25_score=round(ranked.bm25_score, 6),
+        dense_rank=ranked.dense_rank,
+        bm25_rank=ranked.bm25_rank,
+        evidence=best_sentences(passage.text, tokens, bm25_tokenize, weight),
+        rerank_score=None if rerank_score is None else round(rerank_score, 6),
+    )

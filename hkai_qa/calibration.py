@@ -13,6 +13,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._defaults import ANSWER_TYPE_WINDOW
+from .answer_types import missing_answer_type
+from .errors import QuestionError
+
+if TYPE_CHECKING:
+    from .qa import QA
+    from .questions import QuestionSet
 
 MAX_WRONGLY_FLAGGED = 0.05
 
@@ -56,3 +66,44 @@ def fit_threshold(
         n_answerable=len(answerable),
         n_unanswerable=len(unanswerable),
     )
+
+
+def calibrate(
+    qa: QA, questions: str | Path | QuestionSet, modes: Sequence[str]
+) -> tuple[dict[str, Calibration], dict[str, Any]]:
+    """Fit each mode's threshold on labelled questions; returns the fits and the manifest's `abstention` entry.
+
+    Asks through `QA.retrieve` only, so it scores what a user would get.
+    """
+    from .questions import QuestionSet, load_questions
+
+    question_set = questions if isinstance(questions, QuestionSet) else load_questions(questions)
+    if question_set.is_beir:
+        raise QuestionError(
+            f"{question_set.source} is a BEIR folder; calibration needs a question file with some "
+            'rows marked "answerable": false.'
+        )
+    texts = [q.question for q in question_set.questions]
+    labels = [q.answerable for q in question_set.questions]
+    if all(labels) or not any(labels):
+        raise QuestionError(
+            f"{question_set.source}: calibration needs both answerable questions and questions the corpus "
+            'does not answer (marked "answerable": false).'
+        )
+    fitted: dict[str, Calibration] = {}
+    for mode in modes:
+        answers = qa.with_mode(mode).retrieve(texts, ANSWER_TYPE_WINDOW, evidence_for=0)
+        # A question the answer-type rule flags is flagged whatever the threshold: -inf says so.
+        best = [
+            -math.inf if missing_answer_type(a.question, [h.text for h in a.hits]) else a.best_score for a in answers
+        ]
+        fitted[mode] = fit_threshold(
+            [s for s, ok in zip(best, labels, strict=True) if ok],
+            [s for s, ok in zip(best, labels, strict=True) if not ok],
+        )
+    abstention = {
+        "thresholds": {mode: c.threshold for mode, c in fitted.items()},
+        "fitted_on": str(question_set.source),
+        "questions": len(texts),
+    }
+    return fitted, abstention

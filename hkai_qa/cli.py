@@ -7,11 +7,15 @@ and exits with status 2; nothing here prints a traceback for it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+from hkai_qa._defaults import DEFAULT_ENCODER, DEFAULT_KS, DEFAULT_MODE, ENCODERS, MODES
 
 EXIT_USER_ERROR = 2
 RERANK_HELP = "reorder the best 20 passages with this sentence-transformers CrossEncoder folder (none ships)"
@@ -30,12 +34,10 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--corpus", metavar="PATH", help="a .txt/.md file, a folder, or a BEIR corpus")
         command.add_argument("--index", metavar="DIR", help="index folder (default: one per corpus under index/)")
         command.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: all-MiniLM-L6-v2)")
-        command.add_argument(
-            "--mode", choices=("hybrid", "dense", "bm25"), default=None, help="retrieval mode (default: the library's)"
-        )
+        command.add_argument("--mode", choices=MODES, default=None, help=f"retrieval mode (default: {DEFAULT_MODE})")
         command.add_argument(
             "--encoder",
-            choices=("onnx", "torch"),
+            choices=ENCODERS,
             default=None,
             help="encode with onnxruntime (default; exported once, falls back to torch) or sentence-transformers",
         )
@@ -79,20 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--mode", type=_modes, default=None, help="hybrid, dense, bm25, a comma list, or all: one report per mode"
     )
-    evaluate.add_argument("--k", type=_ks, default=(1, 3, 5, 10), metavar="K,K,…", help="hit@k cut-offs (1,3,5,10)")
+    evaluate.add_argument(
+        "--k", type=_ks, default=DEFAULT_KS, metavar="K,K,…", help=f"hit@k cut-offs ({','.join(map(str, DEFAULT_KS))})"
+    )
     evaluate.add_argument("--out", metavar="DIR", help="report folder (default: reports/<corpus>-<timestamp>/)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars, only the summary table")
-    evaluate.add_argument("--encoder", choices=("onnx", "torch"), default=None, help="encoder (default: onnx)")
+    evaluate.add_argument("--encoder", choices=ENCODERS, default=None, help=f"encoder (default: {DEFAULT_ENCODER})")
     evaluate.add_argument("--store", metavar="SPEC", default=None, help="faiss (default), milvus:FILE.db or milvus:URI")
     evaluate.add_argument("--rerank", metavar="DIR", default=None, help=RERANK_HELP)
     return parser
 
 
 def _modes(text: str) -> list[str]:
-    modes = ["hybrid", "dense", "bm25"] if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
-    unknown = [m for m in modes if m not in ("hybrid", "dense", "bm25")]
+    modes = list(MODES) if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
     if not modes or unknown:
-        raise argparse.ArgumentTypeError(f"unknown mode {', '.join(unknown) or text!r}; use hybrid, dense, bm25 or all")
+        raise argparse.ArgumentTypeError(f"unknown mode {', '.join(unknown) or text!r}; use {', '.join(MODES)} or all")
     return list(dict.fromkeys(modes))
 
 
@@ -115,13 +119,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hkai_qa import HkaiQaError
 
     try:
-        return _run(args)
+        with _notices_on_stderr():
+            return _run(args)
     except HkaiQaError as error:
         print(f"Error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _notices_on_stderr() -> Iterator[None]:
+    """Show the library's notices (the "hkai_qa" logger, INFO and up) as `hkai-qa: …` lines, for this run only."""
+    logger = logging.getLogger("hkai_qa")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("hkai-qa: %(message)s"))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ the CLI and the UI can show it as it is, without a traceback::
     HkaiQaError
     ├── CorpusError       a corpus path is missing, empty, binary or malformed
     ├── IndexStoreError   an index folder is missing, damaged or from another format
+    │   └── StoreIncompleteError  a vector store lacks some of the index's vectors (a build resumes it)
     ├── QuestionError     a question (or question file) is unusable; also a ValueError
     └── ModelError        a model cannot be found, loaded or verified
 """
@@ -26,6 +27,10 @@ class CorpusError(HkaiQaError):
 
 class IndexStoreError(HkaiQaError):
     """An index folder cannot be read or written."""
+
+
+class StoreIncompleteError(IndexStoreError):
+    """The store lacks some of the index's vectors (never built, or a build was interrupted): a build resumes it."""
 
 
 class QuestionError(HkaiQaError, ValueError):

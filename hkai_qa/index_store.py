@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import IndexStoreError
+from .lexical import load_bm25
 from .passages import Passage
+from .stores.faiss import read_faiss_index, write_faiss_index
 
 if TYPE_CHECKING:
     import bm25s
@@ -102,8 +104,6 @@ def read_index(folder: str | Path) -> StoredIndex:
         if _holds_faiss(manifest):
             vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
             faiss_index = read_faiss_index(folder / FAISS_INDEX)
-        from .retrieval import load_bm25
-
         bm25 = load_bm25(folder / BM25_FOLDER)
     except (ValueError, KeyError, TypeError, OSError, RuntimeError) as error:
         raise IndexStoreError(f"{folder} is damaged ({type(error).__name__}: {str(error)[:160]}). {hint}") from None
@@ -116,22 +116,6 @@ def read_index(folder: str | Path) -> StoredIndex:
             f"{n_indexed} indexed, manifest says {count}. {hint}"
         )
     return StoredIndex(folder, manifest, passages, vectors, faiss_index, bm25)
-
-
-def read_faiss_index(path: Path) -> faiss.Index:
-    """A FAISS index memory-mapped from `path`: it opens at once and shares the page cache.
-
-    FAISS maps an IVF index's lists with IO_FLAG_MMAP and flat codes (a flat or HNSW
-    index) with IO_FLAG_MMAP_IFC; the two flags do not combine, so the file's type
-    code (its first four bytes; IVF types start "Iw") picks one. Builds replace
-    index files by renaming, never in place, so a mapped file never changes under us.
-    """
-    import faiss
-
-    with path.open("rb") as handle:
-        fourcc = handle.read(4)
-    flags = faiss.IO_FLAG_MMAP if fourcc.startswith(b"Iw") else faiss.IO_FLAG_MMAP_IFC
-    return faiss.read_index(str(path), flags)
 
 
 def _holds_faiss(manifest: dict[str, Any]) -> bool:
@@ -172,10 +156,8 @@ def write_index(
             for passage in passages:
                 handle.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
         if vectors is not None:
-            import faiss
-
             np.save(staging / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-            faiss.write_index(faiss_index, str(staging / FAISS_INDEX))
+            write_faiss_index(faiss_index, staging / FAISS_INDEX)
         bm25.save(str(staging / BM25_FOLDER), allow_pickle=False)
         sizes = {p.relative_to(staging).as_posix(): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()}
         full_manifest = {"format_version": FORMAT_VERSION, **manifest, "file_sizes": sizes}

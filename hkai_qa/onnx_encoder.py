@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._cores import available_cores
+from ._defaults import ENCODERS
 from .embedding import DEFAULT_MODEL_SHA256, Embedder, _verified_weights, verify_default_weights
 from .errors import ModelError, did_you_mean
 from .hash_memo import record_sha256, remembered_sha256
@@ -48,8 +50,6 @@ if TYPE_CHECKING:
     import onnxruntime
     from sentence_transformers import SentenceTransformer
 
-ENCODERS = ("onnx", "torch")
-DEFAULT_ENCODER = "onnx"
 EXPORT_FORMAT = 1
 OPSET = 17
 TOLERANCE = 1e-4
@@ -227,11 +227,6 @@ def _batches(encodings: list) -> list[list[int]]:
         batches.append(order[start : start + rows])
         start += rows
     return batches
-
-
-def available_cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _pool(mode: str, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

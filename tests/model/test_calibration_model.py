@@ -8,7 +8,7 @@ import pytest
 
 from hkai_qa import QA
 from hkai_qa.cli import main
-from hkai_qa.evaluation import load_questions
+from hkai_qa.questions import load_questions
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

@@ -44,7 +44,7 @@ def lite(folder, collection: str | None = None) -> str:
 
 
 def milvus_rows(spec: str, collection: str) -> list[int]:
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     store = MilvusStore(spec.removeprefix("milvus:").split("#")[0], collection)
     return sorted(r["id"] for r in store._milvus.query(collection, filter="id >= 0", output_fields=["id"], limit=1000))
@@ -76,10 +76,10 @@ def test_the_index_folder_keeps_bm25_and_passages_and_milvus_keeps_the_vectors(m
     assert names == {"manifest.json", "passages.jsonl", "bm25"}
     store = milvus_qa.manifest["store"]
     assert store["kind"] == "milvus" and store["collection"] == "hkai_index"
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     collection = MilvusStore(store["uri"], store["collection"])
-    rows = collection._milvus.query("hkai_index", ids=[3], output_fields=["section", "text", "start_offset"])
+    rows = collection._milvus.query(store["collection"], ids=[3], output_fields=["section", "text", "start_offset"])
     assert rows[0]["section"] == "Government Support" == milvus_qa.passages[3].heading
     assert rows[0]["text"] == milvus_qa.passages[3].text
     assert collection.read_manifest()["fingerprint"] == store["fingerprint"]
@@ -114,7 +114,7 @@ def test_stale_index_is_rebuilt_into_the_collection(tmp_path, tiny_corpus):
 
 
 def test_an_interrupted_build_resumes_without_duplicates(tmp_path, tiny_corpus, monkeypatch):
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     added: list[list[int]] = []
     add = MilvusStore.add
@@ -143,7 +143,7 @@ def test_an_interrupted_build_resumes_without_duplicates(tmp_path, tiny_corpus, 
 
 
 def test_a_second_app_server_shares_the_collection_without_encoding_again(tmp_path, tiny_corpus, monkeypatch):
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     spec = lite(tmp_path, "shared")
     first = QA(tiny_corpus, tmp_path / "server-a", store=spec)
@@ -154,7 +154,7 @@ def test_a_second_app_server_shares_the_collection_without_encoding_again(tmp_pa
 
 
 def test_a_dropped_collection_is_rebuilt_with_a_notice(tmp_path, tiny_corpus):
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     index, spec = tmp_path / "ix", lite(tmp_path)
     QA(tiny_corpus, index, store=spec)
@@ -182,7 +182,7 @@ def test_a_collection_rebuilt_with_another_model_is_a_clear_error(tmp_path, tiny
 
 
 def test_a_collection_of_another_dimension_is_a_clear_error(tmp_path, tiny_corpus):
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     spec = lite(tmp_path, "shared")
     passages = QA(tiny_corpus, tmp_path / "ours", store=spec).passages

@@ -155,11 +155,11 @@ def test_corpus_copied_elsewhere_builds_its_own_index(tmp_path):
 
 def test_hybrid_weighs_bm25_more_on_a_large_corpus(bundled_qa, monkeypatch):
     """0.8·cosine + 0.2·coverage on the 7-passage article; 0.5 each from LARGE_CORPUS_PASSAGES up."""
-    from hkai_qa import qa as qa_module
+    from hkai_qa import _defaults
 
     assert bundled_qa.hybrid_alpha == 0.8
     small = {h.passage_id: h for h in bundled_qa.ask(GOVERNMENT_QUESTION, k=7).hits}
-    monkeypatch.setattr(qa_module, "LARGE_CORPUS_PASSAGES", len(bundled_qa.passages))
+    monkeypatch.setattr(_defaults, "LARGE_CORPUS_PASSAGES", len(bundled_qa.passages))
     assert bundled_qa.hybrid_alpha == 0.5
     large = bundled_qa.ask(GOVERNMENT_QUESTION, k=7).hits
     for hit in large:

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from hkai_qa import EvalReport, QuestionError, load_questions
-from hkai_qa.evaluation import (
-    EvalRow,
-    QuestionFileWarning,
-    TopHit,
+from hkai_qa.evaluation import EvalRow, TopHit
+from hkai_qa.metrics import (
     abstention_metrics,
     documents_in_order,
     first_relevant_rank,
@@ -25,6 +23,7 @@ from hkai_qa.evaluation import (
     trec_metrics,
     with_kinds,
 )
+from hkai_qa.questions import QuestionFileWarning
 from tests.conftest import HEADINGS, REPO
 
 TEAM_SET = REPO / "tests" / "data" / "hk_questions.jsonl"

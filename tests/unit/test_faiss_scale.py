@@ -6,8 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
-from hkai_qa.index_store import read_faiss_index
-from hkai_qa.retrieval import build_faiss_index, dense_search, ivf_list_count, ivf_probe_count
+from hkai_qa.stores.faiss import build_faiss_index, dense_search, ivf_list_count, ivf_probe_count, read_faiss_index
 
 
 def clustered(count: int, dimension: int = 32, copies: int = 10, seed: int = 0) -> np.ndarray:

@@ -9,8 +9,9 @@ import pytest
 
 from hkai_qa import IndexStoreError
 from hkai_qa.index_store import read_index, read_manifest, write_index
+from hkai_qa.lexical import build_bm25
 from hkai_qa.passages import Passage
-from hkai_qa.retrieval import build_bm25, build_faiss_index
+from hkai_qa.stores.faiss import build_faiss_index
 
 TEXTS = ["Tea grows on hills.", "Lava flows from volcanoes.", "Grants fund startups."]
 

@@ -9,7 +9,7 @@ from hkai_qa.embedding import DEFAULT_MODEL, ModelSpec, resolve_model, verify_de
 from hkai_qa.errors import did_you_mean
 from hkai_qa.evidence import best_sentences
 from hkai_qa.folding import fold
-from hkai_qa.retrieval import bm25_tokenize
+from hkai_qa.lexical import bm25_tokenize
 
 
 def test_fold_straightens_quotes_and_case():

@@ -7,20 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from hkai_qa.retrieval import (
-    bm25_ceiling,
-    bm25_scores,
-    bm25_tokenize,
-    build_bm25,
-    build_faiss_index,
-    dense_search,
-    fuse,
-    load_bm25,
-    rank_passages,
-    reciprocal_rank_fusion,
-    top_ids,
-)
-from hkai_qa.vector_store import FaissStore
+from hkai_qa.lexical import bm25_ceiling, bm25_scores, bm25_tokenize, build_bm25, load_bm25
+from hkai_qa.ranking import fuse, rank_passages, reciprocal_rank_fusion, top_ids
+from hkai_qa.stores import FaissStore
+from hkai_qa.stores.faiss import build_faiss_index, dense_search
 from tests.conftest import REPO
 
 TEXTS = [
@@ -111,7 +101,7 @@ def test_our_tokenizer_gives_exactly_bm25s_tokens():
     import Stemmer
 
     from hkai_qa.folding import fold
-    from hkai_qa.retrieval import _CJK_RUN, _cjk_bigrams, bm25_tokenize
+    from hkai_qa.lexical import _CJK_RUN, _cjk_bigrams, bm25_tokenize
 
     texts = [
         "Hong Kong's government supports AI startups through HKSTP and the Innovation and Technology Fund.",

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from hkai_qa import IndexStoreError
+from hkai_qa.lexical import bm25_tokenize, build_bm25
 from hkai_qa.passages import Passage
-from hkai_qa.retrieval import bm25_tokenize, build_bm25, build_faiss_index, rank_passages
-from hkai_qa.vector_store import FaissStore, StoreSpec, parse_store
+from hkai_qa.ranking import rank_passages
+from hkai_qa.stores import FaissStore, StoreSpec, parse_store
+from hkai_qa.stores.faiss import build_faiss_index
 from tests.unit.test_retrieval import TEXTS, unit_vectors
 
 pytest.importorskip("milvus_lite", reason="the Milvus store needs the extra: pip install -e '.[milvus]'")
@@ -26,7 +28,7 @@ def record_for(n: int, dimension: int, fingerprint: str = "f1") -> dict:
 
 
 def milvus(tmp_path, vectors: np.ndarray, collection: str = "c"):
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     store = MilvusStore(str(tmp_path / "hk.db"), collection)
     assert store.prepare(record_for(len(vectors), vectors.shape[1])) == 0
@@ -53,7 +55,16 @@ def test_lite_spec_is_an_absolute_path_and_names_its_collection_after_the_index(
     monkeypatch.chdir(tmp_path)
     spec = parse_store("milvus:./data/hk.db")
     assert spec.uri == str(tmp_path / "data" / "hk.db") and spec.is_lite
-    assert spec.collection_for(tmp_path / "my-index.v2") == "hkai_my_index_v2"
+    assert spec.collection_for(tmp_path / "my-index.v2").startswith("hkai_my_index_v2_")
+
+
+def test_two_index_folders_named_alike_get_their_own_collections(tmp_path):
+    """Issue 17 item 4: pa/index and pb/index once shared `hkai_index`."""
+    spec = parse_store(f"milvus:{tmp_path / 'shared.db'}")
+    first, second = spec.collection_for(tmp_path / "pa" / "index"), spec.collection_for(tmp_path / "pb" / "index")
+    assert first != second and first.startswith("hkai_index_") and second.startswith("hkai_index_")
+    assert spec.collection_for(tmp_path / "pa" / "index") == first, "the same folder keeps its collection"
+    assert parse_store(f"milvus:{tmp_path / 'shared.db'}#mine").collection_for(tmp_path / "pa" / "index") == "mine"
 
 
 @pytest.mark.parametrize(
@@ -108,7 +119,7 @@ def test_rank_passages_is_the_same_over_either_store(tmp_path, mode):
 
 
 def test_an_interrupted_build_resumes_without_duplicates(tmp_path):
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     vectors = unit_vectors(10, 8)
     first = MilvusStore(str(tmp_path / "hk.db"), "c")
@@ -135,7 +146,7 @@ def test_an_interrupted_build_resumes_without_duplicates(tmp_path):
 def test_a_collection_hkai_qa_did_not_make_is_left_alone(tmp_path):
     from pymilvus import MilvusClient
 
-    from hkai_qa.milvus_store import MilvusStore
+    from hkai_qa.stores.milvus import MilvusStore
 
     MilvusClient(str(tmp_path / "hk.db")).create_collection("theirs", dimension=8)
     store = MilvusStore(str(tmp_path / "hk.db"), "theirs")
@@ -144,10 +155,25 @@ def test_a_collection_hkai_qa_did_not_make_is_left_alone(tmp_path):
     assert MilvusClient(str(tmp_path / "hk.db")).has_collection("theirs")
 
 
-def test_unreachable_milvus_is_one_clear_error():
-    from hkai_qa.milvus_store import MilvusStore
+def test_a_collection_holding_another_index_is_never_dropped(tmp_path):
+    """Issue 17 item 4: building the second index into a shared collection silently dropped the first's vectors."""
+    from hkai_qa.stores.milvus import MilvusStore
 
-    message = "cannot reach Milvus at http://127.0.0.1:9 .*Scale-out with Milvus.*milvus:./hk.db"
+    vectors = unit_vectors(4, 8)
+    first = MilvusStore(str(tmp_path / "hk.db"), "shared")
+    first.prepare({**record_for(4, 8), "index_path": "/data/pa/index"})
+    first.add(list(range(4)), vectors, passages_for(4))
+    first.finish()
+    second = MilvusStore(str(tmp_path / "hk.db"), "shared")
+    with pytest.raises(IndexStoreError, match="holds the vectors of another index, /data/pa/index.*#another_name"):
+        second.prepare({**record_for(4, 8, fingerprint="f2"), "index_path": "/data/pb/index"})
+    assert MilvusStore(str(tmp_path / "hk.db"), "shared").count() == 4, "the first index's vectors are still there"
+
+
+def test_unreachable_milvus_is_one_clear_error():
+    from hkai_qa.stores.milvus import MilvusStore
+
+    message = "cannot reach Milvus at http://127.0.0.1:9 .*Scale-out with Milvus.*milvus:./hk.db.*--store faiss"
     with pytest.raises(IndexStoreError, match=message):
         MilvusStore("http://127.0.0.1:9", "c")
 
@@ -155,7 +181,7 @@ def test_unreachable_milvus_is_one_clear_error():
 def test_without_pymilvus_the_error_says_what_to_install():
     code = (
         "import sys; sys.modules['pymilvus'] = None\n"
-        "from hkai_qa.milvus_store import MilvusStore\n"
+        "from hkai_qa.stores.milvus import MilvusStore\n"
         "try: MilvusStore('x.db', 'c')\n"
         "except Exception as e: print(type(e).__name__, e)"
     )

@@ -8,7 +8,7 @@ have. A store is named by a spec string, as in `QA(store=...)` and `--store`:
     milvus:http://HOST:19530     a Milvus server or cluster; token from $MILVUS_TOKEN
 
 A Milvus spec may end in `#name` to choose the collection; otherwise it is
-named after the index folder. BM25, passages.jsonl and manifest.json stay in
+named after the index folder and a hash of its path. BM25, passages.jsonl and manifest.json stay in
 the index folder whichever store holds the vectors.
 """
 
@@ -25,21 +25,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .errors import IndexStoreError, did_you_mean
+from .._defaults import DEFAULT_STORE
+from ..errors import IndexStoreError, did_you_mean
+from .faiss import FaissStore
 
 if TYPE_CHECKING:
     import faiss
 
-    from .passages import Passage
+    from ..passages import Passage
 
-DEFAULT_STORE = "faiss"
 STORE_KINDS = ("faiss", "milvus")
 STORE_EXAMPLES = "faiss, milvus:./hk.db (Milvus Lite) or milvus:http://HOST:19530 (a Milvus server)"
 COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
-
-
-class StoreIncompleteError(IndexStoreError):
-    """The store lacks some of the index's vectors (never built, or a build was interrupted): a build resumes it."""
 
 
 class VectorStore(Protocol):
@@ -92,10 +89,15 @@ class StoreSpec:
         return self.kind == "milvus" and "://" not in self.uri
 
     def collection_for(self, index_dir: Path) -> str:
+        """The named collection, or one of the index folder's own: its name and a hash of its full path.
+
+        Two folders both called `index` (in different places) never share a collection.
+        """
         if self.collection:
             return self.collection
-        name = re.sub(r"[^A-Za-z0-9_]", "_", index_dir.name)
-        return f"hkai_{name}"[:255]
+        name = re.sub(r"[^A-Za-z0-9_]", "_", index_dir.name)[:200]
+        tag = hashlib.sha1(str(index_dir.resolve()).encode()).hexdigest()[:8]
+        return f"hkai_{name}_{tag}"
 
     def label(self, index_dir: Path | None = None) -> str:
         if self.kind == "faiss":
@@ -158,68 +160,11 @@ def build_fingerprint(model: dict[str, Any], passages: Sequence[Passage]) -> str
     return digest.hexdigest()
 
 
-class FaissStore:
-    """Vectors in memory (or memory-mapped from vectors.npy) and an exact FAISS index over them.
-
-    Its files, faiss.index and vectors.npy, are written by `index_store.write_index`
-    with the rest of the index folder, so a build is all or nothing and nothing resumes.
-    """
-
-    label = "faiss"
-    batch_size = 1 << 62  # one step: the whole corpus is encoded in one call, as before stores existed
-
-    def __init__(self, index: faiss.Index | None = None, vectors: np.ndarray | None = None) -> None:
-        self.index = index
-        self.matrix = vectors
-        self._parts: list[np.ndarray] = []
-        self._record: dict[str, Any] | None = None
-
-    def prepare(self, record: dict[str, Any]) -> int:
-        self.drop()
-        self._record = dict(record)
-        return 0
-
-    def missing(self, start: int, stop: int) -> list[int]:
-        stored = sum(len(p) for p in self._parts)
-        return list(range(max(start, stored), stop))
-
-    def add(self, ids: Sequence[int], vectors: np.ndarray, passages: Sequence[Passage]) -> None:
-        self._parts.append(vectors)
-
-    def finish(self) -> None:
-        from .retrieval import build_faiss_index
-
-        self.matrix = self._parts[0] if len(self._parts) == 1 else np.concatenate(self._parts)
-        self.index = build_faiss_index(self.matrix)
-        self._parts = []
-
-    def search(self, queries: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-        from .retrieval import dense_search
-
-        return dense_search(self.index, queries, depth)
-
-    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        return np.asarray(self.matrix[ids], dtype=np.float32)
-
-    def count(self) -> int:
-        return int(self.index.ntotal) if self.index is not None else 0
-
-    def drop(self) -> None:
-        """Forget the vectors; the files go when the index folder is replaced."""
-        self.index, self.matrix, self._parts = None, None, []
-
-    def read_manifest(self) -> dict[str, Any] | None:
-        return self._record
-
-    def write_manifest(self, record: dict[str, Any]) -> None:
-        self._record = dict(record)
-
-
 def new_store(spec: StoreSpec, index_dir: Path) -> VectorStore:
     """An empty store to build into (Milvus: connected, the collection untouched until `prepare`)."""
     if spec.kind == "faiss":
         return FaissStore()
-    from .milvus_store import MilvusStore
+    from .milvus import MilvusStore
 
     return MilvusStore(spec.uri, spec.collection_for(index_dir))
 
@@ -246,7 +191,7 @@ def open_store(
         store = FaissStore(faiss_index, vectors)
         store.write_manifest(manifest)
         return store
-    from .milvus_store import MilvusStore
+    from .milvus import MilvusStore
 
     store = MilvusStore(spec.uri, spec.collection_for(index_dir))
     store.check(manifest, index_dir)

@@ -13,22 +13,22 @@ inserted, so no row is ever inserted twice (Milvus does not deduplicate keys).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from .errors import IndexStoreError
-from .vector_store import StoreIncompleteError
+from ..errors import IndexStoreError, StoreIncompleteError
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
-    from .passages import Passage
+    from ..passages import Passage
 
 RECORD_KEY = "hkai_qa.manifest"
 RECORD_FORMAT = 1
@@ -38,7 +38,8 @@ TOKEN_VARIABLE = "MILVUS_TOKEN"
 INSTALL_HINT = "pip install 'hkai-qa[milvus]'"
 SERVER_HINT = (
     'Check that the server is running and the URI is right (README, "Scale-out with Milvus", '
-    "has the docker command), or use Milvus Lite in a local file: --store milvus:./hk.db"
+    "has the docker command), use Milvus Lite in a local file (--store milvus:./hk.db), "
+    "or keep the vectors in FAISS files instead: --store faiss"
 )
 
 T = TypeVar("T")
@@ -49,8 +50,6 @@ def _client(uri: str) -> MilvusClient:
         import pymilvus
     except ImportError:
         raise IndexStoreError(f"the Milvus store needs pymilvus and milvus-lite: {INSTALL_HINT}") from None
-    # pymilvus logs every failed call with its traceback; each failure is reported here as one message instead.
-    logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     is_lite = "://" not in uri
     options: dict[str, Any] = {}
     if is_lite:
@@ -62,13 +61,29 @@ def _client(uri: str) -> MilvusClient:
     else:
         token = os.environ.get(TOKEN_VARIABLE, "")
     try:
-        return pymilvus.MilvusClient(uri=uri, token=token, timeout=30, **options)
+        with _quiet_pymilvus():
+            return pymilvus.MilvusClient(uri=uri, token=token, timeout=30, **options)
     except pymilvus.MilvusException as error:
         reason = getattr(error, "message", str(error))
         if is_lite:
             raise IndexStoreError(f"cannot open the Milvus Lite file {uri} ({reason}).") from None
         auth = f" If the server needs a token, set {TOKEN_VARIABLE}." if not token else ""
         raise IndexStoreError(f"cannot reach Milvus at {uri} ({reason}). {SERVER_HINT}.{auth}") from None
+
+
+@contextlib.contextmanager
+def _quiet_pymilvus() -> Iterator[None]:
+    """pymilvus logs every failed call with its traceback; each failure is reported here as one message instead.
+
+    Only for the call in hand: the logger's level is restored after it.
+    """
+    logger = logging.getLogger("pymilvus.decorators")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _clip(text: str, limit: int = MAX_VARCHAR) -> str:
@@ -95,7 +110,8 @@ class MilvusStore:
         from pymilvus import MilvusException
 
         try:
-            return function(*args, **kwargs)
+            with _quiet_pymilvus():
+                return function(*args, **kwargs)
         except MilvusException as error:
             reason = getattr(error, "message", str(error))
             raise IndexStoreError(
@@ -143,6 +159,13 @@ class MilvusStore:
             existing = self.read_manifest()
             if existing is None:
                 raise self._foreign()
+            owner = existing.get("index_path")
+            if owner and record.get("index_path") and owner != record["index_path"]:
+                raise IndexStoreError(
+                    f"Milvus collection {self.collection} at {self.uri} holds the vectors of another index, {owner} "
+                    f"(built {existing.get('built_at')}); not replacing them. Choose another collection: "
+                    f"--store milvus:{self.uri}#another_name, or delete {owner} and drop its collection first."
+                )
             if existing.get("fingerprint") == record["fingerprint"] and self.dimension() == record["dimension"]:
                 present = self.count()
                 if present <= self._expected:

@@ -1,0 +1,37 @@
+"""Every choice hkai-qa makes for you, in one place: the CLI, the library and the manifest read them here."""
+
+from __future__ import annotations
+
+MODES = ("hybrid", "dense", "bm25")
+DEFAULT_MODE = "hybrid"
+ENCODERS = ("onnx", "torch")
+DEFAULT_ENCODER = "onnx"
+DEFAULT_STORE = "faiss"
+
+# Lucene-variant BM25 as bm25s computes it; recorded in every manifest.
+BM25_PARAMETERS = {"method": "lucene", "k1": 1.5, "b": 0.75, "stemmer": "english", "stopwords": "en_plus"}
+
+# The cosine's share of the hybrid score. BM25's idf needs documents to mean anything: over the
+# article's few passages dense-heavy fusion wins, over SciFact an even split does
+# (benchmarks/fusion_settings.py measures both). Where between them to switch is a judgement.
+HYBRID_ALPHA_SMALL = 0.8
+HYBRID_ALPHA_LARGE = 0.5
+LARGE_CORPUS_PASSAGES = 1_000
+
+# Below these scores the best hit is taken not to answer the question. First
+# fitted on tests/data/hk_questions.jsonl; `hkai-qa calibrate` refits them.
+DEFAULT_THRESHOLDS = {"hybrid": 0.136, "dense": 0.170, "bm25": 0.068}
+DEFAULT_THRESHOLDS_SOURCE = "built-in defaults (tests/data/hk_questions.jsonl)"
+# A question asking for a number or a date needs one in these first passages (see answer_types).
+ANSWER_TYPE_WINDOW = 3
+
+MAX_QUESTION_CHARS = 2000
+DEFAULT_K = 3
+MAX_K = 100  # passages `ask` returns at most; `QA.retrieve` (evaluation) has no cap
+CANDIDATE_DEPTH = 100  # passages each ranking contributes before fusion
+DEFAULT_KS = (1, 3, 5, 10)  # hit@k cut-offs of an evaluation
+
+
+def hybrid_alpha(passage_count: int) -> float:
+    """The cosine's weight in hybrid scores for an index of `passage_count` passages."""
+    return HYBRID_ALPHA_LARGE if passage_count >= LARGE_CORPUS_PASSAGES else HYBRID_ALPHA_SMALL

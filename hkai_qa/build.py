@@ -1,0 +1,285 @@
+"""Where indexes live, whether one is out of date, and building it.
+
+An index folder is found from the corpus, the store and the model (`default_index_dir`),
+reused while its manifest matches them (`stale_reason`), and otherwise rebuilt:
+passages are encoded into the vector store and written with BM25 and the manifest
+by `index_store.write_index`, which swaps the new folder in whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import index_store
+from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE
+from .corpus import hash_corpus_files, load_corpus
+from .errors import IndexStoreError, StoreIncompleteError
+from .lexical import build_bm25
+from .passages import Passage, split_documents
+from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
+    from .onnx_encoder import OnnxEmbedder
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+# The bundled article is package data, so a wheel carries it (corpus/ in a checkout links to it).
+BUNDLED_CORPUS = Path(str(resources.files("hkai_qa") / "data" / "hong_kong_ai_ecosystem.txt"))
+
+Notify = Callable[[str], None]
+logger = logging.getLogger("hkai_qa")
+
+
+def log_notice(message: str) -> None:
+    """The default `notify`: a notice on the "hkai_qa" logger, which the CLI prints as `hkai-qa: …`."""
+    logger.info(message)
+
+
+def _in_checkout() -> bool:
+    return (PACKAGE_ROOT.parent / "pyproject.toml").is_file() and (PACKAGE_ROOT.parent / "index").is_dir()
+
+
+def index_root() -> Path:
+    """Where indexes live unless told: $HKAI_QA_INDEX_ROOT, a checkout's index/, or the user cache."""
+    if os.environ.get("HKAI_QA_INDEX_ROOT"):
+        return Path(os.environ["HKAI_QA_INDEX_ROOT"])
+    if _in_checkout():
+        return PACKAGE_ROOT.parent / "index"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hkai-qa" / "indexes"
+
+
+def model_cache() -> Path:
+    """Where ONNX exports of models live, keyed by weight hash: $HKAI_QA_MODEL_CACHE, or beside the indexes."""
+    if os.environ.get("HKAI_QA_MODEL_CACHE"):
+        return Path(os.environ["HKAI_QA_MODEL_CACHE"])
+    return index_root() / "models"
+
+
+def default_index_dir(corpus: Path, store: str = DEFAULT_STORE, model: str | None = None) -> Path:
+    """One index folder per corpus path, store and model, named so a person can tell which is which.
+
+    Keying on store and model too means `--store milvus:…` or `--model X` once never
+    changes (or rebuilds) what a plain command on the same corpus uses. The default
+    (FAISS, default model) keeps the key of the corpus path alone.
+    """
+    from .embedding import DEFAULT_MODEL_ALIASES
+
+    resolved = corpus.resolve()
+    key = str(resolved)
+    if store != DEFAULT_STORE or (model is not None and model not in DEFAULT_MODEL_ALIASES):
+        key += f"\0{store}\0{model or ''}"
+    tag = hashlib.sha1(key.encode()).hexdigest()[:8]
+    name = resolved.stem if resolved.is_file() else resolved.name
+    return index_root() / f"{name or 'corpus'}-{tag}"
+
+
+@dataclass
+class LoadedIndex:
+    """An index folder read or built, and the store holding its vectors."""
+
+    stored: index_store.StoredIndex
+    vectors: VectorStore
+
+
+def recorded_store(index_dir: Path) -> StoreSpec:
+    """The store the index in `index_dir` was built for, or FAISS for a new index."""
+    try:
+        return recorded_spec(index_store.read_manifest(index_dir))
+    except IndexStoreError:
+        return StoreSpec("faiss")
+
+
+def open_index(index_dir: Path, store: StoreSpec | None) -> tuple[LoadedIndex, StoreSpec]:
+    """An existing index alone, without checking it against its corpus; vectors from `store` or its own."""
+    stored = index_store.read_index(index_dir)
+    spec = store or recorded_spec(stored.manifest)
+    vectors = open_store(spec, index_dir, stored.manifest, stored.faiss_index, stored.vectors)
+    return LoadedIndex(stored, vectors), spec
+
+
+class Builder:
+    """Loads or builds the index of one corpus in one folder, for one store and one embedder."""
+
+    def __init__(
+        self,
+        corpus_path: Path,
+        index_dir: Path,
+        store_spec: StoreSpec,
+        embedder: Embedder | OnnxEmbedder,
+        *,
+        progress: bool | None = None,
+        notify: Notify = log_notice,
+    ) -> None:
+        self.corpus_path = corpus_path
+        self.index_dir = index_dir
+        self.store_spec = store_spec
+        self.embedder = embedder
+        self.progress = progress
+        self.notify = notify
+
+    def load_or_build(self, rebuild: bool = False) -> LoadedIndex:
+        """The index on disk when it matches corpus, store and model; else a new build (with a notice why)."""
+        with index_store.build_lock(self.index_dir):
+            if rebuild:
+                return self.build()
+            try:
+                manifest = index_store.read_manifest(self.index_dir)
+            except IndexStoreError as error:
+                if self.index_dir.exists() and any(not p.name.startswith(".") for p in self.index_dir.iterdir()):
+                    self.notify(f"{error} Rebuilding now.")
+                return self.build()
+            reason = self.stale_reason(manifest)
+            if reason:
+                self.notify(f"index {self.index_dir} is out of date ({reason}); rebuilding.")
+                return self.build()
+            try:
+                stored = index_store.read_index(self.index_dir)
+            except IndexStoreError as error:
+                self.notify(f"{error} Rebuilding now.")
+                return self.build()
+            try:
+                vectors = open_store(
+                    self.store_spec, self.index_dir, stored.manifest, stored.faiss_index, stored.vectors
+                )
+            except StoreIncompleteError as error:
+                self.notify(f"{error} Building the rest now.")
+                return self.build()
+            return LoadedIndex(stored, vectors)
+
+    def stale_reason(self, manifest: dict[str, Any]) -> str | None:
+        """Why the index described by `manifest` no longer fits (store, model, corpus), or None."""
+        built_for, asked_for = recorded_spec(manifest).label(self.index_dir), self.store_spec.label(self.index_dir)
+        if built_for != asked_for:
+            return f"built for store {built_for}, asked for {asked_for}"
+        recorded = manifest.get("model", {})
+        if recorded.get("name") != self.embedder.name:
+            return f"built with model {recorded.get('name')!r}, asked for {self.embedder.name!r}"
+        if not self.embedder.spec.is_default and recorded.get("weights_sha256") != self.embedder.weights_sha256:
+            return "the model's weights changed"
+        files = manifest.get("corpus_files", {})
+        current = hash_corpus_files(self.corpus_path)
+        if files != current:
+            changed = sorted(set(files) ^ set(current) | {f for f in files if f in current and files[f] != current[f]})
+            return f"corpus changed: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}"
+        return None
+
+    def build(self) -> LoadedIndex:
+        """Split, encode and index the corpus, and swap the new index folder in."""
+        started = time.perf_counter()
+        store = new_store(self.store_spec, self.index_dir)  # first, so an unreachable Milvus fails before any work
+        corpus = load_corpus(self.corpus_path)
+        passages = split_documents(corpus.documents, self.embedder.count_tokens, self.embedder.max_tokens)
+        show = self.progress if self.progress is not None else len(passages) > 500
+        if show:
+            self.notify(f"building the index for {self.corpus_path} ({len(passages):,} passages) …")
+        texts = [p.searchable_text for p in passages]
+        model = {
+            "name": self.embedder.name,
+            "weights_sha256": self.embedder.weights_sha256,
+            "dimension": self.embedder.dimension,
+            "max_tokens": self.embedder.max_tokens,
+            "encoder": getattr(self.embedder, "backend", "torch"),
+        }
+        store_manifest = self._fill_store(store, passages, texts, model, show)
+        bm25 = build_bm25(texts)
+        title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
+        manifest = {
+            "model": model,
+            "corpus_path": str(self.corpus_path.resolve()),
+            "corpus_name": title,
+            "corpus_files": corpus.file_hashes,
+            "document_count": len(corpus.documents),
+            "passage_count": len(passages),
+            "dimension": model["dimension"],
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "build_seconds": round(time.perf_counter() - started, 3),
+            "bm25": dict(BM25_PARAMETERS),
+            "abstention": {"thresholds": dict(DEFAULT_THRESHOLDS), "fitted_on": DEFAULT_THRESHOLDS_SOURCE},
+            **store_manifest,
+        }
+        vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
+        index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+        manifest = index_store.read_manifest(self.index_dir)
+        if isinstance(store, FaissStore):
+            # Answer from the written file, memory-mapped, rather than the build's scratch copy.
+            vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
+            store.matrix = vectors
+        stored = index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+        return LoadedIndex(stored, store)
+
+    def _fill_store(
+        self, store: VectorStore, passages: list[Passage], texts: list[str], model: dict[str, Any], show: bool
+    ) -> dict[str, Any]:
+        """Encode the passages into `store`, batch by batch (a Milvus build resumes where one stopped).
+
+        Returns what the manifest records about the store: nothing for FAISS.
+        """
+        spec = self.store_spec
+        record = {
+            "model": model["name"],
+            "weights_sha256": model["weights_sha256"],
+            "dimension": model["dimension"],
+            "passage_count": len(passages),
+            "fingerprint": build_fingerprint(model, passages),
+            "corpus_path": str(self.corpus_path.resolve()),
+            "index_path": str(self.index_dir.resolve()),
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        present = store.prepare(record)
+        if present:
+            self.notify(f"{store.label} already holds {present:,} of {len(passages):,} vectors; adding the rest.")
+        if isinstance(store, FaissStore):
+            # One streamed pass: batches land in a scratch memory map, so vectors are held once.
+            vectors = self._scratch_vectors(len(texts))
+            self.embedder.encode(texts, progress=show, out=vectors)
+            store.add(range(len(texts)), vectors, passages)
+            store.finish()
+            return {}
+        steps = range(0, len(passages), store.batch_size)
+        bar = _progress_bar(len(passages) - present, show and len(steps) > 1)
+        for start in steps:
+            ids = store.missing(start, min(start + store.batch_size, len(passages)))
+            if ids:
+                vectors = self.embedder.encode([texts[i] for i in ids], progress=show and len(steps) == 1)
+                store.add(ids, vectors, [passages[i] for i in ids])
+                bar.update(len(ids))
+        bar.close()
+        store.finish()
+        return {
+            "store": {
+                "kind": spec.kind,
+                "uri": spec.uri,
+                "collection": spec.collection_for(self.index_dir),
+                "fingerprint": record["fingerprint"],
+            }
+        }
+
+    def _scratch_vectors(self, count: int) -> np.ndarray:
+        """Room for the vectors in a memory-mapped file beside the index, unlinked at once.
+
+        Batches are written there as they are encoded, so a big corpus holds its
+        vectors in memory once (inside FAISS), not twice; the disk space goes when
+        the array does, even if the build is interrupted.
+        """
+        path = self.index_dir.parent / f".{self.index_dir.name}.vectors-{uuid.uuid4().hex[:8]}.npy"
+        vectors = np.lib.format.open_memmap(path, "w+", np.float32, (count, self.embedder.dimension))
+        path.unlink()
+        return vectors
+
+
+def _progress_bar(total: int, show: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not show, unit="passage", desc="embedding")

@@ -1,0 +1,135 @@
+"""Ranking passages for a question: dense, lexical (BM25) and their fusion, over rows and scores.
+
+Every function here works on vectors, token lists and id arrays, not on the
+model, so each can be tested against a brute-force oracle in milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .lexical import bm25_ceiling, bm25_scores
+
+if TYPE_CHECKING:
+    import bm25s
+
+    from .stores import VectorStore
+
+RRF_K = 60
+
+
+def top_ids(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Ids of the `depth` highest scores, best first, ties broken by lower id."""
+    depth = min(depth, len(scores))
+    if depth <= 0:
+        return np.empty(0, dtype=np.int64)
+    candidates = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order].astype(np.int64)
+
+
+# --- fusion -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One passage's standing in each ranking (ranks start at 1; None when absent)."""
+
+    passage: int
+    fused: float
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
+    """Sum of 1 / (k + rank) over the rankings each id appears in (Cormack et al., 2009)."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, passage in enumerate(ranking, start=1):
+            fused[passage] = fused.get(passage, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def fuse(dense_ranking: Sequence[int], bm25_ranking: Sequence[int], k: int = RRF_K) -> list[Candidate]:
+    """Candidates from both rankings, best fused score first, ties broken by id."""
+    fused = reciprocal_rank_fusion([dense_ranking, bm25_ranking], k=k)
+    dense_rank = {p: r for r, p in enumerate(dense_ranking, start=1)}
+    bm25_rank = {p: r for r, p in enumerate(bm25_ranking, start=1)}
+    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    return [Candidate(p, s, dense_rank.get(p), bm25_rank.get(p)) for p, s in ordered]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A passage's place for one question, with every score that went into it."""
+
+    passage: int
+    score: float
+    dense_score: float
+    bm25_score: float
+    bm25_coverage: float
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+def rank_passages(
+    mode: str,
+    query_vector: np.ndarray,
+    query_tokens: list[str],
+    store: VectorStore,
+    retriever: bm25s.BM25,
+    depth: int,
+    alpha: float,
+    dense: tuple[np.ndarray, np.ndarray] | None = None,
+    keep: int | None = None,
+) -> list[Ranked]:
+    """Passages for one question, best first.
+
+    Dense mode scores by cosine, BM25 mode by BM25 coverage, and hybrid mode by
+    `alpha * cosine + (1 - alpha) * coverage` over the union of both top-`depth`
+    lists; each is comparable across questions. Ties break by passage number.
+    `store` (FAISS or Milvus) gives the dense top list and the vectors of every
+    candidate, so BM25-only candidates get their cosine too. `dense` is the
+    store's (scores, ids) for this question when already searched in a batch;
+    `keep` returns only the first that many.
+    """
+    _, dense_ids = dense if dense is not None else store.search(query_vector[None, :], depth)
+    dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
+    lexical = bm25_scores(retriever, query_tokens)
+    ceiling = bm25_ceiling(retriever, query_tokens)
+    bm25_ranking = [int(i) for i in top_ids(lexical, depth) if lexical[i] > 0]
+    if mode == "dense":
+        candidates = dense_ranking
+    elif mode == "bm25":
+        candidates = bm25_ranking or dense_ranking
+    else:
+        candidates = list(dict.fromkeys(dense_ranking + bm25_ranking))
+    ids = np.asarray(candidates, dtype=np.int64)
+    cosine = store.vectors(ids) @ query_vector.astype(np.float32)
+    bm25 = lexical[ids]
+    coverage = bm25 / ceiling if ceiling > 0 else np.zeros_like(bm25)
+    if mode == "dense":
+        fused = cosine
+    elif mode == "bm25":
+        fused = coverage
+    else:
+        fused = alpha * cosine + (1.0 - alpha) * coverage
+    dense_rank = {p: r for r, p in enumerate(dense_ranking, start=1)}
+    bm25_rank = {p: r for r, p in enumerate(bm25_ranking, start=1)}
+    order = np.lexsort((ids, -fused))
+    return [
+        Ranked(
+            passage=int(ids[i]),
+            score=float(fused[i]),
+            dense_score=float(cosine[i]),
+            bm25_score=float(bm25[i]),
+            bm25_coverage=float(coverage[i]),
+            dense_rank=dense_rank.get(int(ids[i])),
+            bm25_rank=bm25_rank.get(int(ids[i])),
+        )
+        for i in order[:keep]
+    ]
