@@ -11,12 +11,23 @@ runs warm in its own process and the parent has them take turns, one pass over t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-from measure import QUESTIONS, REPO, SCIFACT, machine, median, report, run_interleaved, serve_worker, table, verdict
+from measure import (
+    QUESTIONS,
+    REPO,
+    SCIFACT,
+    machine,
+    median,
+    query_texts,
+    report,
+    run_interleaved,
+    serve_worker,
+    table,
+    verdict,
+)
 
 KINDS = {
     "bare": "bare sentence-transformers encode, batches of 64",
@@ -30,8 +41,7 @@ def questions_and_corpus(corpus: str | None) -> tuple[list[str], str | None]:
     if corpus is None and SCIFACT.is_dir():
         corpus = str(SCIFACT)
     if corpus and Path(corpus).resolve() == SCIFACT.resolve():
-        lines = (SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-        return [json.loads(line)["text"] for line in lines], corpus
+        return query_texts(SCIFACT), corpus
     return QUESTIONS * 50, corpus
 
 

@@ -15,7 +15,6 @@ not (its activations are quantised per batch, so its vectors also shift with the
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import sys
@@ -37,6 +36,8 @@ from measure import (
     table,
     verdict,
 )
+
+PASSAGE_DEPTH = 200  # passages searched per query: enough for its 10 best documents
 
 BARE = """
 import json, sys, time
@@ -74,8 +75,8 @@ def quantised_export(folder: Path) -> Path:
     sys.path.insert(0, str(REPO))
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from hkai_qa.build import model_cache
     from hkai_qa.onnx_encoder import RECORD_FILE, TOKENIZER_FILE, OnnxEmbedder
-    from hkai_qa.qa import model_cache
 
     embedder = OnnxEmbedder(cache=model_cache(), notify=print)
     embedder.encode(["warm-up"])  # exports the model if no verified export is cached
@@ -108,7 +109,7 @@ def corpus_subset(folder: Path, documents: int | None) -> Path:
 
 def default_index_dir(corpus: Path) -> Path:
     sys.path.insert(0, str(REPO))
-    from hkai_qa.qa import default_index_dir
+    from hkai_qa.build import default_index_dir
 
     return default_index_dir(corpus)
 
@@ -126,35 +127,26 @@ def passages_of(corpus: Path) -> tuple[list[str], list[str]]:
 
 
 def scifact_queries() -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
-    qrels: dict[str, dict[str, int]] = {}
-    with (SCIFACT / "qrels" / "test.tsv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-    ids, texts = [], []
-    for line in (SCIFACT / "queries.jsonl").open(encoding="utf-8"):
-        row = json.loads(line)
-        if row["_id"] in qrels:
-            ids.append(row["_id"])
-            texts.append(row["text"])
-    return ids, texts, qrels
+    """SciFact's test query ids and texts and their qrels, read and checked by hkai-qa's own loader."""
+    sys.path.insert(0, str(REPO))
+    from hkai_qa.questions import beir_queries
+
+    queries, qrels = beir_queries(SCIFACT)
+    return list(queries), list(queries.values()), qrels
 
 
 def ndcg_at_10(passages: np.ndarray, queries: np.ndarray, doc_ids: list[str], query_ids, qrels) -> float:
-    """Mean nDCG@10 of exact inner-product search, each document scored by its best passage."""
-    scores = queries @ passages.T
-    documents = sorted(set(doc_ids))
-    column = {d: i for i, d in enumerate(documents)}
-    owner = np.array([column[d] for d in doc_ids])
-    total = 0.0
-    for row, query in enumerate(query_ids):
-        best = np.full(len(documents), -np.inf, dtype=np.float32)
-        np.maximum.at(best, owner, scores[row])
-        ranked = np.argsort(-best, kind="stable")[:10]
-        relevant = qrels[query]
-        dcg = sum(relevant.get(documents[d], 0) / np.log2(rank + 2) for rank, d in enumerate(ranked))
-        ideal = sorted(relevant.values(), reverse=True)[:10]
-        total += dcg / sum(g / np.log2(rank + 2) for rank, g in enumerate(ideal))
-    return total / len(query_ids)
+    """Mean nDCG@10 of exact search over these vectors (hkai-qa's FAISS index), by hkai-qa's metrics.
+
+    Documents take their best passage's place, as `hkai-qa eval` ranks them.
+    """
+    sys.path.insert(0, str(REPO))
+    from hkai_qa.metrics import documents_in_order, mean_trec_metrics
+    from hkai_qa.stores.faiss import build_faiss_index, dense_search
+
+    _, ids = dense_search(build_faiss_index(passages), queries, PASSAGE_DEPTH)
+    rankings = {q: documents_in_order(doc_ids[i] for i in row if i >= 0) for q, row in zip(query_ids, ids, strict=True)}
+    return mean_trec_metrics(qrels, rankings)["ndcg@10"]
 
 
 def main() -> None:
@@ -267,8 +259,8 @@ def main() -> None:
 
 def encode_queries(texts: list[str]) -> np.ndarray:
     sys.path.insert(0, str(REPO))
+    from hkai_qa.build import model_cache
     from hkai_qa.onnx_encoder import OnnxEmbedder
-    from hkai_qa.qa import model_cache
 
     return OnnxEmbedder(cache=model_cache(), notify=print).encode(texts)
 

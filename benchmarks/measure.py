@@ -37,6 +37,14 @@ QUESTIONS = [
 ]
 
 
+def query_texts(folder: Path = SCIFACT) -> list[str]:
+    """Every query of a BEIR folder (judged or not), read by hkai-qa's own JSONL reader."""
+    sys.path.insert(0, str(REPO))
+    from hkai_qa.questions import jsonl_records, read_text
+
+    return [str(record["text"]) for _, record in jsonl_records(read_text(folder / "queries.jsonl"), "queries.jsonl")]
+
+
 def environment(**extra: str) -> dict[str, str]:
     """This worktree's hkai_qa first on the path, offline, plus `extra`."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

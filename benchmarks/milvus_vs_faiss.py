@@ -5,7 +5,7 @@
 Prints, per store: build time (encoding included, model load excluded, as the
 manifest records it), p50/p95 of one dense search (the store alone, query
 already encoded), p50 of a whole `ask`, and nDCG@10 per retrieval mode over
-qrels/test.tsv with pytrec_eval, documents ranked by their best passage. FAISS
+qrels/test.tsv by hkai-qa's own metrics (trec_eval), documents ranked by their best passage. FAISS
 is the baseline; Milvus should match its nDCG@10 within 0.005. Latencies are
 measured alternately, one query on each store in turn, so a busy machine
 slows both alike. With --workdir the indexes are kept there and reused.
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import json
 import statistics
 import sys
 import tempfile
@@ -28,38 +26,22 @@ sys.path.insert(0, str(REPO))
 
 from hkai_qa import QA  # noqa: E402
 from hkai_qa.embedding import Embedder  # noqa: E402
+from hkai_qa.metrics import documents_in_order, mean_trec_metrics  # noqa: E402
+from hkai_qa.questions import beir_queries  # noqa: E402
 
 DEPTH = 100
 
 
-def load_beir(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
-    qrels: dict[str, dict[str, int]] = {}
-    with (folder / "qrels" / "test.tsv").open(newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            qrels.setdefault(row["query-id"].strip(), {})[row["corpus-id"].strip()] = int(row["score"])
-    queries = {}
-    for line in (folder / "queries.jsonl").open(encoding="utf-8"):
-        row = json.loads(line)
-        if row["_id"] in qrels:
-            queries[row["_id"]] = row["text"]
-    return queries, qrels
-
-
-def ndcg_at_10(qa: QA, queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> tuple[float, dict]:
-    """Mean nDCG@10, and the run (query -> document -> score) it was computed from."""
-    import pytrec_eval
-
+def ndcg_at_10(qa: QA, queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> float:
+    """Mean nDCG@10 of `qa`'s own ranking (`QA.retrieve`), documents at their best passage's place, by trec_eval."""
     ids = list(queries)
-    run: dict[str, dict[str, float]] = {}
+    rankings: dict[str, list[str]] = {}
     for start in range(0, len(ids), 64):
         batch = ids[start : start + 64]
-        for query_id, answer in zip(batch, qa.ask_many([queries[q] for q in batch], k=DEPTH), strict=True):
-            best: dict[str, float] = {}
-            for hit in answer.hits:
-                best[hit.doc_id] = max(best.get(hit.doc_id, float("-inf")), hit.score)
-            run[query_id] = best
-    scores = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"}).evaluate(run)
-    return statistics.fmean(s["ndcg_cut_10"] for s in scores.values()), run
+        answers = qa.retrieve([queries[q] for q in batch], DEPTH, evidence_for=0)
+        for query_id, answer in zip(batch, answers, strict=True):
+            rankings[query_id] = documents_in_order(hit.doc_id for hit in answer.hits)
+    return mean_trec_metrics(qrels, rankings)["ndcg@10"]
 
 
 def latencies(stores: dict[str, QA], queries: list[str]) -> dict[str, tuple[float, float, float]]:
@@ -70,7 +52,7 @@ def latencies(stores: dict[str, QA], queries: list[str]) -> dict[str, tuple[floa
     for vector in vectors:
         for name, qa in stores.items():
             started = time.perf_counter()
-            qa._vector_store.search(vector[None, :], DEPTH)
+            qa.vector_store.search(vector[None, :], DEPTH)
             search[name].append((time.perf_counter() - started) * 1000)
     for question in queries[:100]:
         for name, qa in stores.items():
@@ -94,7 +76,7 @@ def main() -> None:
     if not (folder / "corpus.jsonl").is_file():
         sys.exit(f"no BEIR corpus at {folder} (expected corpus.jsonl, queries.jsonl, qrels/test.tsv)")
     modes = args.modes.split(",")
-    queries, qrels = load_beir(folder)
+    queries, qrels = beir_queries(folder)
     Embedder().encode(["load the model before any timing"])
 
     with contextlib.ExitStack() as stack:
@@ -109,8 +91,7 @@ def main() -> None:
         ndcg: dict[str, dict[str, float]] = {name: {} for name in stores}
         for mode in modes:
             for name, qa in stores.items():
-                qa.mode = mode
-                ndcg[name][mode], _ = ndcg_at_10(qa, queries, qrels)
+                ndcg[name][mode] = ndcg_at_10(qa.with_mode(mode), queries, qrels)
 
     passages = len(stores["faiss"].passages)
     print(f"\n{folder.name}: {len(queries)} test queries, {passages:,} passages, exact inner product in both\n")

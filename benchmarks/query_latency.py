@@ -22,6 +22,7 @@ from measure import (
     machine,
     median,
     percentile,
+    query_texts,
     report,
     run_interleaved,
     serve_worker,
@@ -40,10 +41,7 @@ KINDS = {
 
 def questions_for(corpus: str | None) -> list[str]:
     if corpus and "scifact" in corpus:
-        import json
-
-        lines = (SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-        return [json.loads(line)["text"] for line in lines[:50]]
+        return query_texts(SCIFACT)[:50]
     return QUESTIONS
 
 
@@ -59,7 +57,7 @@ def worker(kind: str, corpus: str | None) -> None:
             import numpy as np
             from sentence_transformers import SentenceTransformer
 
-            from hkai_qa.qa import BUNDLED_CORPUS, default_index_dir
+            from hkai_qa.build import BUNDLED_CORPUS, default_index_dir
 
             vectors = np.load(default_index_dir(Path(corpus) if corpus else BUNDLED_CORPUS) / "vectors.npy")
             index = faiss.IndexFlatIP(vectors.shape[1])

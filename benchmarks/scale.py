@@ -1,6 +1,6 @@
 """Scale: synthetic corpora of 100k and 1M passages with the structure of real embeddings, no text.
 Build time, memory, search latency and recall@10 against exact search, for the exact (flat) index
-and the approximate ones, as `hkai_qa.retrieval.build_faiss_index` builds and `index_store` loads
+and the approximate ones, as `hkai_qa.stores.faiss.build_faiss_index` builds and `read_faiss_index` loads
 them (memory-mapped).
 
     python benchmarks/scale.py [--sizes 10000 100000 1000000] [--kinds flat ivf hnsw] [--queries 300]
@@ -34,6 +34,7 @@ from measure import (
     machine,
     own_rss_mb,
     percentile,
+    query_texts,
     report,
     run_process,
     table,
@@ -49,8 +50,8 @@ def real_vectors() -> tuple[np.ndarray, np.ndarray]:
     from hkai_qa import QA
 
     qa = QA(SCIFACT, notify=lambda message: print(message, file=sys.stderr))
-    claims = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open(encoding="utf-8")]
-    return np.asarray(qa._store.vectors, dtype=np.float32), qa.embedder.encode(claims)
+    vectors = qa.vector_store.vectors(np.arange(len(qa.passages)))
+    return np.asarray(vectors, dtype=np.float32), qa.embedder.encode(query_texts(SCIFACT))
 
 
 def matching_noise(passages: np.ndarray) -> tuple[float, float]:
@@ -78,7 +79,7 @@ def build(kind: str, vectors: np.ndarray):
     """The index `build_faiss_index` makes (flat, or IVF above its limit), or the HNSW it was compared with."""
     import faiss
 
-    from hkai_qa.retrieval import build_faiss_index
+    from hkai_qa.stores.faiss import build_faiss_index
 
     if kind == "flat":
         return build_faiss_index(vectors, exact_limit=len(vectors))
@@ -97,7 +98,7 @@ def size_worker(size: int, kinds: list[str], queries_count: int, sigma: float, f
     sys.path.insert(0, str(REPO))
     import faiss
 
-    from hkai_qa.index_store import read_faiss_index
+    from hkai_qa.stores.faiss import read_faiss_index
 
     passages = np.load(folder / "passages.npy")
     queries = np.load(folder / "queries.npy")[:queries_count]
@@ -242,7 +243,7 @@ def main() -> None:
         "resident = RSS added by loading (memory-mapped) and answering them all. {machine}.".format(machine=machine()),
     ]
     if million:
-        from hkai_qa.retrieval import EXACT_LIMIT
+        from hkai_qa.stores.faiss import EXACT_LIMIT
 
         chosen = "ivf" if EXACT_LIMIT < 1_000_000 else "flat"
         r = million.get(chosen, {})

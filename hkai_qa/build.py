@@ -85,6 +85,55 @@ def default_index_dir(corpus: Path, store: str = DEFAULT_STORE, model: str | Non
     return index_root() / f"{name or 'corpus'}-{tag}"
 
 
+@dataclass(frozen=True)
+class Location:
+    """What a QA answers from: the corpus, the index folder, the store and the model (None: the default)."""
+
+    corpus_path: Path
+    index_dir: Path
+    store_spec: StoreSpec
+    model: str | None
+
+
+def locate(
+    corpus: str | Path | None,
+    index: str | Path | None,
+    *,
+    store: StoreSpec | None = None,
+    model: str | None = None,
+    rebuild: bool = False,
+) -> Location:
+    """Where a QA's corpus, index, store and model are, from what the caller named.
+
+    An index named alone must exist (IndexStoreError with the fix otherwise, and
+    nothing is created) and answers from the corpus, store and model it was built
+    with. Without an index, each corpus, store and model has its own default folder.
+    """
+    index_dir = Path(index) if index is not None else None
+    manifest: dict[str, Any] = {}
+    if index_dir is not None and index_dir.exists() and not rebuild:
+        # Named alone, the index must be one; beside a corpus, a damaged one is rebuilt.
+        manifest = index_store.read_manifest(index_dir) if corpus is None else _manifest_or_empty(index_dir)
+    elif index_dir is not None and corpus is None and not rebuild:
+        raise IndexStoreError(
+            f"no index at {index_dir} (the folder does not exist). Check the path, or build one there: "
+            f"hkai-qa build CORPUS --index {index_dir} (in Python: QA(corpus=..., index={str(index_dir)!r}))."
+        )
+    corpus_path = Path(corpus) if corpus is not None else Path(manifest.get("corpus_path", BUNDLED_CORPUS))
+    if model is None and manifest:
+        model = (manifest.get("model") or {}).get("name")
+    if index_dir is None:
+        index_dir = default_index_dir(corpus_path, store.label() if store else DEFAULT_STORE, model)
+    return Location(corpus_path, index_dir, store or recorded_store(index_dir), model)
+
+
+def _manifest_or_empty(index_dir: Path) -> dict[str, Any]:
+    try:
+        return index_store.read_manifest(index_dir)
+    except IndexStoreError:
+        return {}
+
+
 @dataclass
 class LoadedIndex:
     """An index folder read or built, and the store holding its vectors."""

@@ -155,3 +155,12 @@ def with_kinds(rows: Sequence[EvalRow], ks: Sequence[int], *, beir: bool = False
     if kinds:
         metrics["by_kind"] = {kind: summarize([r for r in rows if r.kind == kind], ks, beir=beir) for kind in kinds}
     return metrics
+
+
+def mean_trec_metrics(
+    qrels: Mapping[str, Mapping[str, int]], rankings: Mapping[str, Sequence[str]]
+) -> dict[str, float]:
+    """`trec_metrics` averaged over every judged query (a query with no ranking counts as 0)."""
+    per_query = trec_metrics(qrels, rankings)
+    names = ("ndcg@10", "recall@100", "mrr@10", "map@100")
+    return {name: sum(q[name] for q in per_query.values()) / max(1, len(per_query)) for name in names}

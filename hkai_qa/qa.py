@@ -27,17 +27,15 @@ from ._defaults import (
 )
 from .answer import Answer, assemble, check_k, check_question, rerank
 from .build import (
-    BUNDLED_CORPUS,
     Builder,
     LoadedIndex,
     Notify,
-    default_index_dir,
+    locate,
     log_notice,
     model_cache,
     open_index,
-    recorded_store,
 )
-from .errors import CorpusError, IndexStoreError, QuestionError, did_you_mean
+from .errors import CorpusError, QuestionError, did_you_mean
 from .lexical import bm25_ceiling, bm25_tokenize
 from .onnx_encoder import make_embedder
 from .ranking import rank_passages
@@ -49,7 +47,7 @@ if TYPE_CHECKING:
     from .passages import Passage
     from .questions import QuestionSet
     from .report import EvalReport
-    from .stores import StoreSpec
+    from .stores import StoreSpec, VectorStore
 
 
 class QA:
@@ -83,27 +81,10 @@ class QA:
         progress: bool | None = None,
         notify: Notify = log_notice,
     ) -> None:
-        store_spec = parse_store(store) if store is not None else None
-        index_dir = Path(index) if index is not None else None
-        manifest: dict[str, Any] = {}
-        if index_dir is not None and index_dir.exists() and not rebuild:
-            # Named alone, the index must be one; beside a corpus, a damaged one is rebuilt.
-            manifest = index_store.read_manifest(index_dir) if corpus is None else _manifest_or_empty(index_dir)
-        elif index_dir is not None and corpus is None and not rebuild:
-            raise IndexStoreError(
-                f"no index at {index_dir} (the folder does not exist). Check the path, or build one there: "
-                f"hkai-qa build CORPUS --index {index_dir} (in Python: QA(corpus=..., index={str(index_dir)!r}))."
-            )
-        if corpus is not None:
-            corpus_path = Path(corpus)
-        else:  # an index named alone answers from the corpus it was built from
-            corpus_path = Path(manifest.get("corpus_path", BUNDLED_CORPUS))
-        if model is None and manifest:  # ... and with the model it was built with
-            model = (manifest.get("model") or {}).get("name")
-        if index_dir is None:
-            index_dir = default_index_dir(corpus_path, store_spec.label() if store_spec else "faiss", model)
-        store_spec = store_spec or recorded_store(index_dir)
-        embedder = make_embedder(model, encoder, cache=model_cache(), notify=notify)
+        spec = parse_store(store) if store is not None else None
+        where = locate(corpus, index, store=spec, model=model, rebuild=rebuild)
+        corpus_path, index_dir, store_spec = where.corpus_path, where.index_dir, where.store_spec
+        embedder = make_embedder(where.model, encoder, cache=model_cache(), notify=notify)
         if not corpus_path.exists():
             raise CorpusError(
                 f"corpus path {corpus_path} does not exist. Pass a file or folder of .txt, .md or a BEIR corpus."
@@ -171,6 +152,11 @@ class QA:
     @property
     def manifest(self) -> dict[str, Any]:
         return self._store.manifest
+
+    @property
+    def vector_store(self) -> VectorStore:
+        """Where the passage vectors are searched (FAISS or Milvus): for measuring the store alone."""
+        return self._vector_store
 
     @property
     def encoder(self) -> str:
@@ -306,13 +292,6 @@ class QA:
         fitted, abstention = calibrate(self, questions, MODES)
         self._store.manifest = index_store.update_manifest(self.index_dir, {"abstention": abstention})
         return fitted
-
-
-def _manifest_or_empty(index_dir: Path) -> dict[str, Any]:
-    try:
-        return index_store.read_manifest(index_dir)
-    except IndexStoreError:
-        return {}
 
 
 def _check_mode(mode: str) -> str:

@@ -314,3 +314,15 @@ def _read_qrels(
     if not qrels:
         raise QuestionError(f"{name} is empty: it needs query-id, corpus-id, score lines.")
     return qrels, first_line
+
+
+def beir_queries(folder: str | Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """A BEIR folder's test queries (those with a relevant document) and their graded qrels, checked.
+
+    The plain-dict shape benchmarks and `metrics.trec_metrics` take.
+    """
+    question_set = load_questions(folder)
+    if not question_set.is_beir:
+        raise QuestionError(f"{folder} is not a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
+    questions = question_set.questions
+    return {q.id: q.question for q in questions}, {q.id: dict(q.relevant) for q in questions}

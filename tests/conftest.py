@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_CORPUS = REPO / "corpus"
+# The article QA() answers from by default: package data (corpus/ in the checkout links to it).
+PACKAGED_ARTICLE = REPO / "hkai_qa" / "data" / "hong_kong_ai_ecosystem.txt"
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"
 ARTIFACTS = REPO / "tests" / "artifacts"
 
@@ -48,7 +50,7 @@ def bundled_qa(tmp_path_factory):
     os.environ["HF_HUB_OFFLINE"] = "1"
     # Session fixtures start before the autouse one: the ONNX export goes where every test looks.
     os.environ["HKAI_QA_MODEL_CACHE"] = str(tmp_path_factory.getbasetemp() / "models")
-    return QA(index=tmp_path_factory.mktemp("bundled") / "index")
+    return QA(PACKAGED_ARTICLE, index=tmp_path_factory.mktemp("bundled") / "index")
 
 
 @pytest.fixture

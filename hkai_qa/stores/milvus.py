@@ -153,25 +153,26 @@ class MilvusStore:
     # --- building ---------------------------------------------------------------------------------
 
     def prepare(self, record: dict[str, Any]) -> int:
-        """Resume a collection holding part of this very build; replace one holding anything else."""
+        """Resume (or share) a collection holding this very build; replace one of this index holding anything else."""
         self._expected = int(record["passage_count"])
         if self.exists():
             existing = self.read_manifest()
             if existing is None:
                 raise self._foreign()
-            owner = existing.get("index_path")
-            if owner and record.get("index_path") and owner != record["index_path"]:
-                raise IndexStoreError(
-                    f"Milvus collection {self.collection} at {self.uri} holds the vectors of another index, {owner} "
-                    f"(built {existing.get('built_at')}); not replacing them. Choose another collection: "
-                    f"--store milvus:{self.uri}#another_name, or delete {owner} and drop its collection first."
-                )
             if existing.get("fingerprint") == record["fingerprint"] and self.dimension() == record["dimension"]:
                 present = self.count()
                 if present <= self._expected:
                     self._call("load", self._milvus.load_collection, self.collection)
                     self._present = present
                     return present
+            owner = existing.get("index_path")
+            if owner and record.get("index_path") and owner != record["index_path"]:
+                # Indexes of the same passages share a collection; another index's vectors are never dropped.
+                raise IndexStoreError(
+                    f"Milvus collection {self.collection} at {self.uri} holds the vectors of another index, {owner} "
+                    f"(built {existing.get('built_at')}); not replacing them. Choose another collection: "
+                    f"--store milvus:{self.uri}#another_name, or delete {owner} and drop its collection first."
+                )
             self.drop()
         self._create(int(record["dimension"]), record)
         self._present = 0

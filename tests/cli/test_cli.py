@@ -70,3 +70,13 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["ask"])
     assert exit_info.value.code == 2
+
+
+def test_a_missing_index_without_a_corpus_is_an_error_and_creates_nothing(tmp_path, capsys):
+    """Issue 17 item 2: `ask --index no_such_dir` answered from the bundled article and created the folder."""
+    missing = tmp_path / "no_such_dir"
+    assert main(["ask", "How do banks use AI?", "--index", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: no index at {missing} ") and err.count("\n") == 1
+    assert f"hkai-qa build CORPUS --index {missing}" in err
+    assert not missing.exists() and list(tmp_path.iterdir()) == []

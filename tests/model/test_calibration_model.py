@@ -9,7 +9,7 @@ import pytest
 from hkai_qa import QA
 from hkai_qa.cli import main
 from hkai_qa.questions import load_questions
-from tests.conftest import REPO
+from tests.conftest import PACKAGED_ARTICLE, REPO
 
 pytestmark = pytest.mark.slow
 TEAM_SET = REPO / "tests" / "data" / "hk_questions.jsonl"
@@ -61,7 +61,7 @@ def test_a_question_asking_for_a_number_the_article_lacks_is_flagged_with_the_re
 
 
 def test_calibration_counts_answer_type_flags_and_keeps_every_answerable_team_question(bundled_qa, tmp_path):
-    qa = QA(index=tmp_path / "ix")
+    qa = QA(PACKAGED_ARTICLE, index=tmp_path / "ix")
     fitted = qa.calibrate(TEAM_SET)
     assert fitted["hybrid"].answerable_kept == 1.0
     assert fitted["hybrid"].unanswerable_flagged >= 10 / 17

@@ -9,7 +9,8 @@ import pytest
 
 from hkai_qa import QA, IndexStoreError
 from hkai_qa.cli import main
-from tests.conftest import REPO, SECTION_QUESTIONS
+from hkai_qa.stores import StoreSpec
+from tests.conftest import PACKAGED_ARTICLE, REPO, SECTION_QUESTIONS
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("milvus_lite", reason="the Milvus store needs the extra: pip install -e '.[milvus]'")
@@ -43,6 +44,11 @@ def lite(folder, collection: str | None = None) -> str:
     return f"milvus:{folder / 'hk.db'}" + (f"#{collection}" if collection else "")
 
 
+def collection_of(index) -> str:
+    """The collection an index folder gets without `#name`: its name and a hash of its path."""
+    return StoreSpec("milvus", "unused").collection_for(index)
+
+
 def milvus_rows(spec: str, collection: str) -> list[int]:
     from hkai_qa.stores.milvus import MilvusStore
 
@@ -53,7 +59,7 @@ def milvus_rows(spec: str, collection: str) -> list[int]:
 @pytest.fixture(scope="module")
 def milvus_qa(tmp_path_factory):
     folder = tmp_path_factory.mktemp("milvus")
-    return QA(index=folder / "index", store=lite(folder))
+    return QA(PACKAGED_ARTICLE, index=folder / "index", store=lite(folder))
 
 
 @pytest.mark.parametrize("mode", ["dense", "hybrid", "bm25"])
@@ -67,7 +73,9 @@ def test_milvus_ranks_every_article_question_as_faiss_does(bundled_qa, milvus_qa
 
 
 def test_a_milvus_index_opened_as_faiss_says_where_its_vectors_are(milvus_qa):
-    with pytest.raises(IndexStoreError, match="keeps its vectors in milvus:.*#hkai_index, not in FAISS files"):
+    with pytest.raises(
+        IndexStoreError, match="keeps its vectors in milvus:.*#hkai_index_[0-9a-f]{8}, not in FAISS files"
+    ):
         QA.load(milvus_qa.index_dir, store="faiss")
 
 
@@ -75,7 +83,7 @@ def test_the_index_folder_keeps_bm25_and_passages_and_milvus_keeps_the_vectors(m
     names = {p.name for p in milvus_qa.index_dir.iterdir()}
     assert names == {"manifest.json", "passages.jsonl", "bm25"}
     store = milvus_qa.manifest["store"]
-    assert store["kind"] == "milvus" and store["collection"] == "hkai_index"
+    assert store["kind"] == "milvus" and store["collection"] == collection_of(milvus_qa.index_dir)
     from hkai_qa.stores.milvus import MilvusStore
 
     collection = MilvusStore(store["uri"], store["collection"])
@@ -89,11 +97,11 @@ def test_cli_builds_and_asks_with_store(tmp_path, tiny_corpus, capsys):
     index, spec = tmp_path / "ix", lite(tmp_path)
     assert main(["build", str(tiny_corpus), "--index", str(index), "--store", spec]) == 0
     out = capsys.readouterr().out
-    assert "5 passages from 2 documents" in out and "Milvus collection hkai_ix" in out
+    assert "5 passages from 2 documents" in out and "Milvus collection hkai_ix_" in out
     for store in (["--store", spec], []):  # an index named alone keeps the store it was built for
         assert main(["ask", "How is black tea made?", "--index", str(index), "--json", *store]) == 0
         assert json.loads(capsys.readouterr().out)["hits"][0]["section"] == "Processing"
-    assert milvus_rows(spec, "hkai_ix") == [0, 1, 2, 3, 4]
+    assert milvus_rows(spec, collection_of(tmp_path / "ix")) == [0, 1, 2, 3, 4]
 
 
 def test_stale_index_is_rebuilt_into_the_collection(tmp_path, tiny_corpus):
@@ -110,7 +118,7 @@ def test_stale_index_is_rebuilt_into_the_collection(tmp_path, tiny_corpus):
     qa = QA(tiny_corpus, index, store=spec, notify=notices.append)
     assert "out of date (corpus changed: coffee.md)" in notices[1]
     assert qa.ask("How are coffee beans made?").hits[0].section == "Coffee"
-    assert milvus_rows(spec, "hkai_ix") == list(range(6))
+    assert milvus_rows(spec, collection_of(tmp_path / "ix")) == list(range(6))
 
 
 def test_an_interrupted_build_resumes_without_duplicates(tmp_path, tiny_corpus, monkeypatch):
@@ -132,13 +140,13 @@ def test_an_interrupted_build_resumes_without_duplicates(tmp_path, tiny_corpus, 
     with pytest.raises(KeyboardInterrupt):
         QA(tiny_corpus, index, store=spec)
     assert not index.exists(), "an interrupted build leaves no index folder"
-    assert milvus_rows(spec, "hkai_ix") == [0, 1]
+    assert milvus_rows(spec, collection_of(tmp_path / "ix")) == [0, 1]
 
     interrupt, notices = False, []
     qa = QA(tiny_corpus, index, store=spec, notify=notices.append)
-    assert notices == [f"{spec}#hkai_ix already holds 2 of 5 vectors; adding the rest."]
+    assert notices == [f"{spec}#{collection_of(tmp_path / 'ix')} already holds 2 of 5 vectors; adding the rest."]
     assert added == [[0, 1], [2, 3], [4]]
-    assert milvus_rows(spec, "hkai_ix") == [0, 1, 2, 3, 4]
+    assert milvus_rows(spec, collection_of(tmp_path / "ix")) == [0, 1, 2, 3, 4]
     assert qa.ask("Which volcano buried Pompeii?").hits[0].section == "Volcanoes › Famous volcanoes"
 
 
@@ -158,27 +166,39 @@ def test_a_dropped_collection_is_rebuilt_with_a_notice(tmp_path, tiny_corpus):
 
     index, spec = tmp_path / "ix", lite(tmp_path)
     QA(tiny_corpus, index, store=spec)
-    MilvusStore(str(tmp_path / "hk.db"), "hkai_ix").drop()
+    MilvusStore(str(tmp_path / "hk.db"), collection_of(tmp_path / "ix")).drop()
     notices: list[str] = []
     qa = QA(tiny_corpus, index, store=spec, notify=notices.append)
-    assert "collection hkai_ix" in notices[0] and "does not exist" in notices[0]
+    assert "collection hkai_ix_" in notices[0] and "does not exist" in notices[0]
     assert qa.ask("tea soil").hits[0].section == "Growing tea"
 
 
-def test_a_collection_rebuilt_with_another_model_is_a_clear_error(tmp_path, tiny_corpus, capsys):
+def test_a_collection_holding_another_index_is_refused_not_dropped(tmp_path, tiny_corpus, capsys):
+    """Issue 17 item 4: a second index built into the same collection dropped the first's vectors."""
     from hkai_qa.embedding import resolve_model
 
     other_model = tmp_path / "mini-copy"
     other_model.symlink_to(resolve_model(None).location)  # another name, so another model to hkai-qa
     spec = lite(tmp_path, "shared")
     QA(tiny_corpus, tmp_path / "ours", store=spec)
-    QA(tiny_corpus, tmp_path / "theirs", store=spec, model=str(other_model))
-    with pytest.raises(IndexStoreError, match=f"from model '{other_model}'.*another build replaced"):
-        QA(tiny_corpus, tmp_path / "ours", store=spec)
-    assert main(["ask", "tea", "--index", str(tmp_path / "ours")]) == 2
+    with pytest.raises(IndexStoreError, match=f"holds the vectors of another index, {tmp_path / 'ours'}.*#another"):
+        QA(tiny_corpus, tmp_path / "theirs", store=spec, model=str(other_model))
+    assert QA(tiny_corpus, tmp_path / "ours", store=spec).ask("tea soil").hits[0].section == "Growing tea"
+    args = [
+        "build",
+        str(tiny_corpus),
+        "--index",
+        str(tmp_path / "theirs"),
+        "--store",
+        spec,
+        "--model",
+        str(other_model),
+    ]
+    assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: Milvus collection shared") and err.count("\n") == 1
-    assert f"hkai-qa build {tiny_corpus} --index {tmp_path / 'ours'} --store {spec}" in err
+    assert err.splitlines()[-1].startswith("Error: Milvus collection shared") and err.count("Error") == 1
+    assert "Traceback" not in err
+    assert milvus_rows(spec, "shared") == [0, 1, 2, 3, 4]
 
 
 def test_a_collection_of_another_dimension_is_a_clear_error(tmp_path, tiny_corpus):

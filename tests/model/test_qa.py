@@ -166,3 +166,28 @@ def test_hybrid_weighs_bm25_more_on_a_large_corpus(bundled_qa, monkeypatch):
         coverage = (small[hit.passage_id].score - 0.8 * hit.dense_score) / 0.2
         assert hit.score == pytest.approx(0.5 * hit.dense_score + 0.5 * coverage, abs=1e-4)
     assert any(coverage > 0 for coverage in [(h.score - 0.5 * h.dense_score) / 0.5 for h in large])
+
+
+def test_a_store_or_model_used_once_never_changes_the_plain_commands_index(tmp_path, tiny_corpus):
+    """Issue 17 item 5: after one `--store milvus:…` (or `--model X`), plain commands rebuilt or failed."""
+    from hkai_qa.embedding import resolve_model
+
+    pytest.importorskip("milvus_lite", reason="the Milvus store needs the extra: pip install -e '.[milvus]'")
+    notices: list[str] = []
+    plain = QA(tiny_corpus, notify=notices.append)
+    built = (plain.index_dir / "manifest.json").read_text()
+    milvus = QA(tiny_corpus, store=f"milvus:{tmp_path / 'hk.db'}", notify=notices.append)
+    other_model = tmp_path / "mini-copy"
+    other_model.symlink_to(resolve_model(None).location)  # another name, so another model to hkai-qa
+    copy = QA(tiny_corpus, model=str(other_model), notify=notices.append)
+    assert len({plain.index_dir, milvus.index_dir, copy.index_dir}) == 3
+    again = QA(tiny_corpus, notify=notices.append)
+    assert again.index_dir == plain.index_dir and again.store_spec.kind == "faiss"
+    assert again.embedder.name == "all-MiniLM-L6-v2"
+    assert (plain.index_dir / "manifest.json").read_text() == built and notices == []
+
+    # A named index keeps the store and the model it was built with.
+    named = tmp_path / "named"
+    QA(tiny_corpus, named, model=str(other_model))
+    reopened = QA(tiny_corpus, named, notify=notices.append)
+    assert reopened.embedder.name == str(other_model) and notices == []

@@ -1,6 +1,8 @@
 """Milvus's own full-text search (its BM25 function) against hkai-qa's local BM25 (bm25s), on SciFact.
 
-    python benchmarks/milvus_fulltext.py --index DIR [BEIR_FOLDER]
+    python benchmarks/experiments/milvus_fulltext.py --index DIR [BEIR_FOLDER]
+
+A one-off experiment (it decided that BM25 stays local), kept to be re-run, not part of run_all.
 
 DIR is an hkai-qa index of the BEIR corpus (for instance the faiss/ folder that
 `benchmarks/milvus_vs_faiss.py --workdir W` keeps); its passages go, as searched
@@ -19,15 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from hkai_qa import QA  # noqa: E402
 from hkai_qa.index_store import read_index  # noqa: E402
-from hkai_qa.retrieval import bm25_scores, bm25_tokenize, top_ids  # noqa: E402
+from hkai_qa.lexical import bm25_scores, bm25_tokenize  # noqa: E402
+from hkai_qa.metrics import documents_in_order, mean_trec_metrics  # noqa: E402
+from hkai_qa.questions import beir_queries  # noqa: E402
+from hkai_qa.ranking import top_ids  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from milvus_vs_faiss import DEPTH, load_beir, ndcg_at_10  # noqa: E402
+sys.path.insert(0, str(REPO / "benchmarks"))
+from milvus_vs_faiss import DEPTH, ndcg_at_10  # noqa: E402
 
 ANALYZER = {
     "tokenizer": "standard",
@@ -37,7 +42,6 @@ ANALYZER = {
 
 def milvus_fulltext(passages, queries: dict[str, str], qrels, work: Path) -> tuple[float, float, float]:
     """(build seconds, p50 search ms, nDCG@10) of a Milvus BM25 collection over the passages."""
-    import pytrec_eval
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     client = MilvusClient(str(work / "fulltext.db"))
@@ -62,13 +66,9 @@ def milvus_fulltext(passages, queries: dict[str, str], qrels, work: Path) -> tup
             "fulltext", data=[text], anns_field="sparse", limit=DEPTH, search_params={"metric_type": "BM25"}
         )
         times.append((time.perf_counter() - started) * 1000)
-        best: dict[str, float] = {}
-        for rank, hit in enumerate(hits):
-            doc = passages[hit["id"]].doc_id
-            best.setdefault(doc, float(DEPTH - rank))  # hits come best first; the score's sign varies by engine
-        run[query_id] = best
-    scores = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"}).evaluate(run)
-    return build, statistics.median(times), statistics.fmean(s["ndcg_cut_10"] for s in scores.values())
+        # Hits come best first (the score's sign varies by engine): documents at their best passage's place.
+        run[query_id] = documents_in_order(passages[hit["id"]].doc_id for hit in hits)
+    return build, statistics.median(times), mean_trec_metrics(qrels, run)["ndcg@10"]
 
 
 def main() -> None:
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("beir", nargs="?", default=str(REPO.parent / "shared" / "data" / "scifact"))
     parser.add_argument("--index", required=True, help="an hkai-qa index of the BEIR corpus")
     args = parser.parse_args()
-    queries, qrels = load_beir(Path(args.beir))
+    queries, qrels = beir_queries(Path(args.beir))
     stored = read_index(args.index)
     passages = stored.passages
     times = []
@@ -84,7 +84,7 @@ def main() -> None:
         started = time.perf_counter()
         top_ids(bm25_scores(stored.bm25, bm25_tokenize([text])[0]), DEPTH)
         times.append((time.perf_counter() - started) * 1000)
-    local_ndcg, _ = ndcg_at_10(QA.load(args.index, mode="bm25"), queries, qrels)
+    local_ndcg = ndcg_at_10(QA.load(args.index, mode="bm25"), queries, qrels)
     with tempfile.TemporaryDirectory() as work:
         build, p50, ndcg = milvus_fulltext(passages, queries, qrels, Path(work))
     print(f"\n{len(queries)} queries, {len(passages):,} passages\n")
