@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -29,9 +30,14 @@ print(json.dumps({"module": hkai_qa.__file__, "index": str(qa.index_dir), "corpu
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """The wheel of this checkout, installed with pip into a folder of its own."""
+    # Built from a copy of the sources, so setuptools leaves no build/ folder in the checkout.
+    source = tmp_path_factory.mktemp("source")
+    shutil.copytree(REPO / "hkai_qa", source / "hkai_qa", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
     wheels = tmp_path_factory.mktemp("wheels")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, REPO], check=True)
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, source], check=True)
     [wheel] = wheels.glob("hkai_qa-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "hkai_qa/data/hong_kong_ai_ecosystem.txt" in names and "hkai_qa/stores/faiss.py" in names
