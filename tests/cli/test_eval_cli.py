@@ -8,7 +8,7 @@ import json
 import pytest
 
 from hkai_qa.cli import main
-from tests.conftest import REPO
+from tests.conftest import PACKAGED_ARTICLE, REPO
 from tests.unit.test_evaluation import QUESTION_SET_KEYS
 
 pytestmark = pytest.mark.slow
@@ -105,7 +105,9 @@ def test_eval_with_vectors_in_milvus_lite_scores_like_faiss(tmp_path, capsys):
     for store in ("faiss", f"milvus:{tmp_path / 'hk.db'}"):
         out = tmp_path / store.split(":")[0]
         index = tmp_path / f"ix-{store.split(':')[0]}"
+        # A new --index needs --corpus to say what to build there (issue 17 item 2).
         args = ["eval", str(TEAM_SET), "--out", str(out), "--quiet", "--store", store, "--index", str(index)]
+        args += ["--corpus", str(PACKAGED_ARTICLE)]
         assert main(args) == 0
         capsys.readouterr()
         metrics = json.loads((out / "metrics.json").read_text())
