@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._defaults import ANSWER_TYPE_WINDOW, MAX_K, MAX_QUESTION_CHARS
+from ._defaults import ANSWER_TYPE_WINDOW, DEFAULT_THRESHOLDS, MAX_K, MAX_QUESTION_CHARS, MODES
 from .answer_types import missing_answer_type
-from .errors import QuestionError
+from .errors import QuestionError, did_you_mean
 from .evidence import best_sentences
 
 if TYPE_CHECKING:
@@ -113,6 +113,24 @@ def check_k(k: object, limit: int | None = MAX_K) -> int:
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise QuestionError(f"k must be a whole number of passages, 1 or more; got {k!r}.")
     return int(k if limit is None else min(k, limit))
+
+
+def check_mode(mode: str) -> str:
+    """`mode` when it is one of MODES, or QuestionError naming the choices."""
+    if mode not in MODES:
+        raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}.{did_you_mean(mode, MODES)}")
+    return mode
+
+
+def threshold_for(manifest: dict[str, Any], mode: str) -> float:
+    """The best-hit score below which `mode` abstains: fitted by `calibrate` (in the manifest), else the default.
+
+    The built-in default applies even to an index an older version built with other defaults.
+    """
+    abstention = manifest.get("abstention", {})
+    if str(abstention.get("fitted_on", "built-in")).startswith("built-in"):
+        return DEFAULT_THRESHOLDS[mode]
+    return float(abstention.get("thresholds", {}).get(mode, DEFAULT_THRESHOLDS[mode]))
 
 
 def has_cjk(text: str) -> bool:

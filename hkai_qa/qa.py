@@ -15,27 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import index_store
-from ._defaults import (
-    CANDIDATE_DEPTH,
-    DEFAULT_ENCODER,
-    DEFAULT_K,
-    DEFAULT_KS,
-    DEFAULT_MODE,
-    DEFAULT_THRESHOLDS,
-    MODES,
-    hybrid_alpha,
-)
-from .answer import Answer, assemble, check_k, check_question, rerank
-from .build import (
-    Builder,
-    LoadedIndex,
-    Notify,
-    locate,
-    log_notice,
-    model_cache,
-    open_index,
-)
-from .errors import CorpusError, QuestionError, did_you_mean
+from ._defaults import CANDIDATE_DEPTH, DEFAULT_ENCODER, DEFAULT_K, DEFAULT_KS, DEFAULT_MODE, MODES, hybrid_alpha
+from .answer import Answer, assemble, check_k, check_mode, check_question, rerank, threshold_for
+from .build import Builder, LoadedIndex, Notify, locate, log_notice, model_cache, open_index
+from .errors import CorpusError, QuestionError
 from .lexical import bm25_ceiling, bm25_tokenize
 from .onnx_encoder import make_embedder
 from .ranking import rank_passages
@@ -132,7 +115,7 @@ class QA:
         notify: Notify,
     ) -> None:
         """The one place a QA's state is set, shared by `__init__` and `load`."""
-        self.mode = _check_mode(mode)
+        self.mode = check_mode(mode)
         self.reranker = reranker
         self.corpus_path = corpus_path
         self.index_dir = index_dir
@@ -179,10 +162,7 @@ class QA:
         A threshold fitted by `calibrate` is read from the manifest; otherwise the
         built-in default applies, even to an index built by an older version.
         """
-        abstention = self.manifest.get("abstention", {})
-        if str(abstention.get("fitted_on", "built-in")).startswith("built-in"):
-            return DEFAULT_THRESHOLDS[self.mode]
-        return float(abstention.get("thresholds", {}).get(self.mode, DEFAULT_THRESHOLDS[self.mode]))
+        return threshold_for(self.manifest, self.mode)
 
     # --- asking -------------------------------------------------------------------------------------
 
@@ -258,7 +238,7 @@ class QA:
     def with_mode(self, mode: str) -> QA:
         """The same corpus, index and model, ranking in another mode (nothing is reloaded)."""
         other = copy.copy(self)
-        other.mode = _check_mode(mode)
+        other.mode = check_mode(mode)
         return other
 
     # --- scoring --------------------------------------------------------------------------------------
@@ -292,9 +272,3 @@ class QA:
         fitted, abstention = calibrate(self, questions, MODES)
         self._store.manifest = index_store.update_manifest(self.index_dir, {"abstention": abstention})
         return fitted
-
-
-def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}.{did_you_mean(mode, MODES)}")
-    return mode
