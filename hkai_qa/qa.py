@@ -12,7 +12,6 @@ import math
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import index_store
+from ._files import scratch_array
 from .answer import Answer, Hit
 from .answer_types import missing_answer_type
 from .corpus import hash_corpus_files, load_corpus
@@ -155,6 +155,8 @@ class QA:
         self.reranker = Reranker(rerank, notify=notify) if rerank is not None else None
         store_spec = parse_store(store) if store is not None else None
         self.index_dir = Path(index) if index is not None else None
+        if self.index_dir is not None:
+            index_store.restore_interrupted_swap(self.index_dir)  # a crash mid-swap must not lose the index
         if corpus is not None:
             self.corpus_path = Path(corpus)
         elif self.index_dir is not None and self.index_dir.exists() and not rebuild:
@@ -219,6 +221,7 @@ class QA:
             return parse_store(DEFAULT_STORE)
 
     def _load_or_build(self, rebuild: bool) -> index_store.StoredIndex:
+        index_store.check_replaceable(self.index_dir)  # before any work: never build over someone else's folder
         with index_store.build_lock(self.index_dir):
             if rebuild:
                 return self._build()
@@ -363,10 +366,7 @@ class QA:
         vectors in memory once (inside FAISS), not twice; the disk space goes when
         the array does, even if the build is interrupted.
         """
-        path = self.index_dir.parent / f".{self.index_dir.name}.vectors-{uuid.uuid4().hex[:8]}.npy"
-        vectors = np.lib.format.open_memmap(path, "w+", np.float32, (count, self.embedder.dimension))
-        path.unlink()
-        return vectors
+        return scratch_array(self.index_dir, (count, self.embedder.dimension))
 
     # --- asking ------------------------------------------------------------------------------------
 
