@@ -290,7 +290,7 @@ def build_lock(folder: str | Path) -> Iterator[None]:
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise IndexStoreError(f"{folder} is a file, not a folder. Remove it or choose another --index folder.")
+        raise IndexStoreError(f"{folder} is a file, not an index folder. Remove it or choose another --index folder.")
     path = folder.parent / f".{folder.name}.lock"
     with _holders_guard:
         holder = _holders.setdefault(os.path.abspath(path), _Holder(threading.RLock()))

@@ -92,7 +92,7 @@ def check_replaceable(folder: str | Path) -> None:
     if not folder.exists():
         return
     if not folder.is_dir():
-        raise IndexStoreError(f"{folder} is a file, not an index folder. Remove it or choose another --index folder.")
+        raise _a_file(folder)
     foreign = foreign_entries(folder)
     if foreign:
         raise _not_an_index(folder, foreign)
@@ -131,12 +131,12 @@ def foreign_entries(folder: Path) -> list[str]:
 
 
 def looks_like_ours(manifest: object) -> bool:
-    """Whether parsed JSON is an hkai-qa manifest: it says so, or (older ones) has our version and fields."""
+    """Whether parsed JSON is an hkai-qa manifest: it says so, or (older ones) has a format version and no writer."""
     if not isinstance(manifest, dict):
         return False
-    if manifest.get("writer") == WRITER:
-        return True
-    return isinstance(manifest.get("format_version"), int) and {"passage_count", "file_sizes", "model"} <= set(manifest)
+    if "writer" in manifest:
+        return manifest["writer"] == WRITER
+    return isinstance(manifest.get("format_version"), int) and not isinstance(manifest["format_version"], bool)
 
 
 def _manifest_json(folder: Path) -> tuple[Any, bool]:
@@ -145,6 +145,10 @@ def _manifest_json(folder: Path) -> tuple[Any, bool]:
         return json.loads((folder / MANIFEST).read_text(encoding="utf-8")), True
     except (OSError, ValueError):
         return None, False
+
+
+def _a_file(folder: Path) -> IndexStoreError:
+    return IndexStoreError(f"{folder} is a file, not an index folder. Remove it or choose another --index folder.")
 
 
 def _not_an_index(folder: Path, foreign: list[str]) -> IndexStoreError:
@@ -264,9 +268,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / MANIFEST
     restore_interrupted_swap(folder)
+    if folder.exists() and not folder.is_dir():
+        raise _a_file(folder)
     if not folder.is_dir():
-        if folder.exists():
-            raise IndexStoreError(f"{folder} is a file, not an index folder. Choose another --index folder.")
         raise IndexStoreError(f"no index at {folder} (the folder does not exist). {rebuild_hint(folder)}")
     manifest, readable = _manifest_json(folder)
     if not looks_like_ours(manifest):
