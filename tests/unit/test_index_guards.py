@@ -44,8 +44,8 @@ def make_index(folder: Path, texts=TEXTS, dimension=DIMENSION, seed=0) -> None:
 
 
 def beside(folder: Path) -> list[str]:
-    """Everything next to `folder` except the folder itself."""
-    return sorted(p.name for p in folder.parent.iterdir() if p.name != folder.name)
+    """What hkai-qa keeps next to `folder`: its hidden `.NAME.*` siblings (staging, retired, scratch, lock)."""
+    return sorted(p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}."))
 
 
 # --- 1. never delete a folder hkai-qa did not write ------------------------------------------------
@@ -186,7 +186,8 @@ def test_the_next_build_clears_what_killed_builds_left(tmp_path):
     (tmp_path / ".ix.vectors-55555555.npy").write_bytes(b"\0" * 64)
     (tmp_path / ".other.old-66666666").mkdir()  # another index's: not ours to clear
     make_index(tmp_path / "ix")
-    assert beside(tmp_path / "ix") == [".other.old-66666666"]
+    assert beside(tmp_path / "ix") == []
+    assert (tmp_path / ".other.old-66666666").is_dir()
 
 
 def test_the_build_lock_leaves_no_file_and_nests(tmp_path):
@@ -213,9 +214,9 @@ def test_an_index_path_that_is_a_file_leaves_no_lock_beside_it(tmp_path):
 # --- 6 and 8. read-only places, as a user without CAP_DAC_OVERRIDE ---------------------------------
 
 
-def run_as_ordinary_user(code: str) -> subprocess.CompletedProcess:
-    """Run Python `code` in this repository without the capabilities that let root write anywhere."""
-    command = [sys.executable, "-c", code]
+def run_as_ordinary_user(code: str, *args: str) -> subprocess.CompletedProcess:
+    """Run Python `code` (with `args`) in this repository without the capabilities that let root write anywhere."""
+    command = [sys.executable, "-c", code, *args]
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
@@ -283,20 +284,6 @@ def test_a_read_only_parent_is_one_clear_error_and_leaves_nothing(tmp_path):
 
 
 # --- 7. a full disk -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 2 MB tmpfs, mounted for the test (root only)."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill up (needs root): {mounted.stderr.decode().strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_scratch_vectors_that_do_not_fit_are_one_error_up_front(small_disk):
