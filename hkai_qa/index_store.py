@@ -151,10 +151,17 @@ def _a_file(folder: Path) -> IndexStoreError:
     return IndexStoreError(f"{folder} is a file, not an index folder. Remove it or choose another --index folder.")
 
 
-def _not_an_index(folder: Path, foreign: list[str]) -> IndexStoreError:
+def _not_an_index(folder: Path, foreign: list[str], *, reading: bool = False) -> IndexStoreError:
     shown = ", ".join(foreign[:4]) + (", …" if len(foreign) > 4 else "")
+    if not reading:
+        return IndexStoreError(
+            f"{folder} is not an hkai-qa index (it holds {shown}); not replacing it. "
+            "Choose an empty or new --index folder."
+        )
+    missing = "" if (folder / MANIFEST).exists() else f"it has no {MANIFEST} and "
     return IndexStoreError(
-        f"{folder} is not an hkai-qa index (it holds {shown}); not replacing it. Choose an empty or new --index folder."
+        f"{folder} is not an hkai-qa index ({missing}holds {shown}). Name the folder an index was built into, "
+        "or build one into an empty or new folder: hkai-qa build CORPUS --index NEW_FOLDER"
     )
 
 
@@ -276,7 +283,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not looks_like_ours(manifest):
         foreign = foreign_entries(folder)
         if foreign:
-            raise _not_an_index(folder, foreign)
+            raise _not_an_index(folder, foreign, reading=True)
     if not path.is_file():
         raise IndexStoreError(
             f"{folder} has no {MANIFEST} (not an hkai-qa index, or a save was interrupted). {rebuild_hint(folder)}"

@@ -14,7 +14,8 @@ reference model at export time and kept in the record. A model whose modules the
 ONNX path does not reproduce (say a Dense layer or last-token pooling), that the
 exporter cannot trace, or whose export does not match, falls back to
 sentence-transformers with a one-line notice. The failure is recorded beside the
-exports, so later processes fall back at once; delete the folder to retry.
+exports, so later processes fall back at once; delete the folder to retry. A
+full or read-only cache also falls back, but is not recorded: it may pass.
 """
 
 from __future__ import annotations
@@ -504,8 +505,8 @@ class OnnxEmbedder:
     def _export(self, folder: Path) -> OnnxRunner:
         """Export, verify and swap in a new export folder; or say why not (recording it if it will repeat)."""
         started = time.perf_counter()
+        self._check_room(folder.parent)  # before loading torch: a full cache is known at once
         reference = self.reference.model
-        self._check_room(folder.parent)
         staging = folder.parent / f".{folder.name}.export-{uuid.uuid4().hex[:8]}"
         record: dict[str, Any] = {
             "format": EXPORT_FORMAT,
@@ -533,7 +534,8 @@ class OnnxEmbedder:
                     raise ExportUnavailable(_transient_reason(str(reason), self.cache), transient=True) from None
                 remove_tree(staging)
                 staging.mkdir()
-                (staging / FAILURE_FILE).write_text(json.dumps({**record, "reason": str(reason)}, indent=2))
+                failure = {**record, "reason": str(reason)}
+                (staging / FAILURE_FILE).write_text(json.dumps(failure, indent=2), encoding="utf-8")
                 swap_in(staging, folder)
                 raise
             from .embedding import sha256_of_file
