@@ -322,7 +322,7 @@ def _acquire(path: Path) -> tuple[int | None, bool]:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except NotADirectoryError:
+        except (NotADirectoryError, FileExistsError):
             raise IndexStoreError(f"{path.parent} is not a folder. Choose another --index folder.") from None
         except OSError as error:
             if error.errno not in NOT_WRITABLE | NO_SPACE:

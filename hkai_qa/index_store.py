@@ -98,6 +98,24 @@ def check_replaceable(folder: str | Path) -> None:
         raise _not_an_index(folder, foreign)
 
 
+def check_not_foreign(folder: str | Path) -> None:
+    """IndexStoreError when `folder` is someone else's: not empty, not an hkai-qa index, not only our files.
+
+    Looser than `check_replaceable`: an index someone dropped a file into still
+    loads; only replacing it is refused. Loading calls this before anything else.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise _a_file(folder)
+    manifest, _ = _manifest_json(folder)
+    if not looks_like_ours(manifest):
+        foreign = foreign_entries(folder)
+        if foreign:
+            raise _not_an_index(folder, foreign)
+
+
 def foreign_entries(folder: Path) -> list[str]:
     """What in `folder` hkai-qa did not write: names, with / after folders; empty for an index or an empty folder."""
     try:

@@ -221,7 +221,7 @@ class QA:
             return parse_store(DEFAULT_STORE)
 
     def _load_or_build(self, rebuild: bool) -> index_store.StoredIndex:
-        index_store.check_replaceable(self.index_dir)  # before any work: never build over someone else's folder
+        index_store.check_not_foreign(self.index_dir)  # before any work: never build over someone else's folder
         with index_store.build_lock(self.index_dir):
             if rebuild:
                 return self._build()
@@ -266,6 +266,7 @@ class QA:
         return None
 
     def _build(self) -> index_store.StoredIndex:
+        index_store.check_replaceable(self.index_dir)  # first: files someone added to the index folder stay
         started = time.perf_counter()
         store = new_store(self.store_spec, self.index_dir)  # first, so an unreachable Milvus fails before any work
         corpus = load_corpus(self.corpus_path)

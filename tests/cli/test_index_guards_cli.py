@@ -65,6 +65,25 @@ def test_build_never_replaces_a_git_repository(tmp_path, tiny_corpus, capsys):
     assert (tmp_path / "repo" / ".git" / "HEAD").is_file()
 
 
+@pytest.mark.slow
+def test_a_file_dropped_into_an_index_keeps_it_answering_but_is_never_deleted(tmp_path, tiny_corpus, capsys):
+    index = tmp_path / "ix"
+    assert main(["build", str(tiny_corpus), "--index", str(index)]) == 0
+    (index / "notes.txt").write_text("mine")
+    assert ask_json(capsys, "--corpus", str(tiny_corpus), "--index", str(index))["hits"][0]["section"] == "Processing"
+    assert main(["build", str(tiny_corpus), "--index", str(index)]) == 2
+    assert "it holds notes.txt); not replacing it" in error_lines(capsys.readouterr().err)[0]
+    assert (index / "notes.txt").read_text() == "mine"
+
+
+def test_an_index_inside_a_file_is_one_error(tmp_path, tiny_corpus, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["build", str(tiny_corpus), "--index", str(tmp_path / "file" / "sub")]) == 2
+    assert error_lines(capsys.readouterr().err) == [
+        f"Error: {tmp_path / 'file'} is not a folder. Choose another --index folder."
+    ]
+
+
 # --- 3, 10. a crash mid-swap and damaged manifests, with the real model -------------------------------
 
 
