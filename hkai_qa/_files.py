@@ -23,6 +23,7 @@ import mmap
 import os
 import shutil
 import stat
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -145,7 +146,7 @@ def _fsync_folder(folder: Path) -> None:
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-exchange_supported = hasattr(os, "sched_getaffinity")  # Linux; cleared when the C library lacks renameat2
+exchange_supported = sys.platform.startswith("linux")  # cleared when the C library lacks renameat2
 
 
 def _exchange(first: Path, second: Path) -> bool:
@@ -256,12 +257,13 @@ def free_bytes(where: Path) -> int:
 
 
 def human_size(count: int) -> str:
-    size = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError
+    """`count` bytes for a person: 812 bytes, 3.1 MB."""
+    if count < 1024:
+        return f"{count} bytes"
+    size, units = count / 1024, ["KB", "MB", "GB", "TB"]
+    while size >= 1024 and len(units) > 1:
+        size, units = size / 1024, units[1:]
+    return f"{size:.1f} {units[0]}"
 
 
 # --- the build lock --------------------------------------------------------------------------------
