@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ import numpy as np
 
 from . import index_store
 from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE
+from ._files import scratch_array
 from .corpus import hash_corpus_files, load_corpus
 from .errors import IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
@@ -110,6 +110,8 @@ def locate(
     with. Without an index, each corpus, store and model has its own default folder.
     """
     index_dir = Path(index) if index is not None else None
+    if index_dir is not None:
+        index_store.restore_interrupted_swap(index_dir)  # a crash mid-swap must not lose the index
     manifest: dict[str, Any] = {}
     if index_dir is not None and index_dir.exists() and not rebuild:
         # Named alone, the index must be one; beside a corpus, a damaged one is rebuilt.
@@ -180,6 +182,7 @@ class Builder:
 
     def load_or_build(self, rebuild: bool = False) -> LoadedIndex:
         """The index on disk when it matches corpus, store and model; else a new build (with a notice why)."""
+        index_store.check_not_foreign(self.index_dir)
         with index_store.build_lock(self.index_dir):
             if rebuild:
                 return self.build()
@@ -227,6 +230,7 @@ class Builder:
     def build(self) -> LoadedIndex:
         """Split, encode and index the corpus, and swap the new index folder in."""
         started = time.perf_counter()
+        index_store.check_replaceable(self.index_dir)  # before any work: never replace a folder we did not write
         store = new_store(self.store_spec, self.index_dir)  # first, so an unreachable Milvus fails before any work
         corpus = load_corpus(self.corpus_path)
         passages = split_documents(corpus.documents, self.embedder.count_tokens, self.embedder.max_tokens)
@@ -316,16 +320,12 @@ class Builder:
         }
 
     def _scratch_vectors(self, count: int) -> np.ndarray:
-        """Room for the vectors in a memory-mapped file beside the index, unlinked at once.
+        """Room for the vectors in a memory-mapped file beside the index (see `_files.scratch_array`).
 
         Batches are written there as they are encoded, so a big corpus holds its
-        vectors in memory once (inside FAISS), not twice; the disk space goes when
-        the array does, even if the build is interrupted.
+        vectors in memory once (inside FAISS), not twice.
         """
-        path = self.index_dir.parent / f".{self.index_dir.name}.vectors-{uuid.uuid4().hex[:8]}.npy"
-        vectors = np.lib.format.open_memmap(path, "w+", np.float32, (count, self.embedder.dimension))
-        path.unlink()
-        return vectors
+        return scratch_array(self.index_dir, (count, self.embedder.dimension))
 
 
 def _progress_bar(total: int, show: bool):

@@ -10,6 +10,7 @@ past, which is outside what the check guards against (a damaged install).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -37,13 +38,15 @@ def record_sha256(path: Path, digest: str, memo: Path) -> None:
     stat = path.stat()
     records = _read(memo)
     records[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+    staging = memo.with_name(f".{memo.name}.{uuid.uuid4().hex[:8]}")
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
-        staging = memo.with_name(f".{memo.name}.{uuid.uuid4().hex[:8]}")
         staging.write_text(json.dumps(records, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(staging, memo)
     except OSError:
-        pass  # a read-only cache only costs the next process a re-hash
+        # A read-only or full cache only costs the next process a re-hash; a half-written copy must not stay.
+        with contextlib.suppress(OSError):
+            staging.unlink(missing_ok=True)
 
 
 def _read(memo: Path) -> dict:

@@ -14,7 +14,8 @@ reference model at export time and kept in the record. A model whose modules the
 ONNX path does not reproduce (say a Dense layer or last-token pooling), that the
 exporter cannot trace, or whose export does not match, falls back to
 sentence-transformers with a one-line notice. The failure is recorded beside the
-exports, so later processes fall back at once; delete the folder to retry.
+exports, so later processes fall back at once; delete the folder to retry. A
+full or read-only cache also falls back, but is not recorded: it may pass.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import inspect
 import itertools
 import json
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -39,12 +39,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._cores import available_cores
 from ._defaults import ENCODERS
+from ._files import (
+    NO_SPACE,
+    NOT_WRITABLE,
+    available_cores,
+    build_lock,
+    clean_leftovers,
+    free_bytes,
+    human_size,
+    remove_tree,
+    swap_in,
+)
 from .embedding import DEFAULT_MODEL_SHA256, Embedder, _verified_weights, verify_default_weights
 from .errors import ModelError, did_you_mean
 from .hash_memo import record_sha256, remembered_sha256
-from .index_store import build_lock
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -87,7 +96,15 @@ Notify = Callable[[str], None]
 
 
 class ExportUnavailable(Exception):
-    """This model cannot be encoded through ONNX; the message says why."""
+    """This model cannot be encoded through ONNX; the message says why.
+
+    `transient` failures (a full or read-only cache) may not happen next time,
+    so they are not recorded in failed.json.
+    """
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 def check_encoder(encoder: str) -> str:
@@ -313,7 +330,9 @@ def export_onnx(reference: SentenceTransformer, folder: Path) -> dict[str, Any]:
                 dynamo=False,
             )
     except Exception as error:  # the exporter raises many kinds for models it cannot trace
-        raise ExportUnavailable(f"torch.onnx.export failed ({type(error).__name__}: {str(error)[:160]})") from None
+        raise ExportUnavailable(
+            f"torch.onnx.export failed ({type(error).__name__}: {str(error)[:160]})", transient=_disk_trouble(error)
+        ) from None
     finally:
         if switch:
             network.set_attn_implementation(attention)
@@ -457,9 +476,8 @@ class OnnxEmbedder:
         if folder is None:
             raise ExportUnavailable("it is not a local folder, so its weights cannot be hashed")
         with build_lock(folder):  # one export per model at a time across processes
-            failure = folder / FAILURE_FILE
-            if failure.is_file():
-                reason = json.loads(failure.read_text(encoding="utf-8")).get("reason", "an earlier export failed")
+            reason = _recorded_failure(folder / FAILURE_FILE)
+            if reason is not None:
                 raise ExportUnavailable(f"{reason}; delete {folder} to retry")
             if (folder / RECORD_FILE).is_file():
                 try:
@@ -484,18 +502,19 @@ class OnnxEmbedder:
             raise ValueError(f"onnxruntime cannot open it: {type(error).__name__}: {str(error)[:100]}") from None
 
     def _export(self, folder: Path) -> OnnxRunner:
-        """Export, verify and swap in a new export folder; or record why not and raise."""
+        """Export, verify and swap in a new export folder; or say why not (recording it if it will repeat)."""
         started = time.perf_counter()
+        self._check_room(folder.parent)  # before loading torch: a full cache is known at once
         reference = self.reference.model
         staging = folder.parent / f".{folder.name}.export-{uuid.uuid4().hex[:8]}"
-        staging.mkdir(parents=True)
+        record: dict[str, Any] = {
+            "format": EXPORT_FORMAT,
+            "model": self.name,
+            "weights_sha256": self.weights_sha256,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
         try:
-            record: dict[str, Any] = {
-                "format": EXPORT_FORMAT,
-                "model": self.name,
-                "weights_sha256": self.weights_sha256,
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            }
+            staging.mkdir(parents=True)
             try:
                 record.update(export_onnx(reference, staging))
                 (staging / RECORD_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
@@ -510,11 +529,13 @@ class OnnxEmbedder:
                         f"its export differs from sentence-transformers by {difference:.1e} > {TOLERANCE:.0e}"
                     )
             except ExportUnavailable as reason:
-                failure = {**record, "reason": str(reason)}
-                shutil.rmtree(staging)
+                if reason.transient or self._short_of_room(staging):
+                    raise ExportUnavailable(_transient_reason(str(reason), self.cache), transient=True) from None
+                remove_tree(staging)
                 staging.mkdir()
+                failure = {**record, "reason": str(reason)}
                 (staging / FAILURE_FILE).write_text(json.dumps(failure, indent=2), encoding="utf-8")
-                _swap_in(staging, folder)
+                swap_in(staging, folder)
                 raise
             from .embedding import sha256_of_file
 
@@ -526,17 +547,58 @@ class OnnxEmbedder:
                 export_seconds=round(time.perf_counter() - started, 2),
             )
             (staging / RECORD_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
-            _swap_in(staging, folder)
+            swap_in(staging, folder)
+        except OSError as error:  # a full or read-only cache: the next process may well manage
+            reason = f"its export could not be written ({error.strerror or error})"
+            raise ExportUnavailable(_transient_reason(reason, self.cache), transient=True) from None
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_tree(staging)
+        clean_leftovers(folder)
         for name, digest in record["sha256"].items():
             record_sha256(folder / name, digest, self.cache / MEMO_FILE)
         return OnnxRunner(folder)
 
+    def _room_needed(self) -> int:
+        """About what an export takes while it is made: the traced graph and the weights beside the final one."""
+        weights = self.spec.weights_file
+        return 2 * weights.stat().st_size if weights is not None else 0
 
-def _swap_in(staging: Path, folder: Path) -> None:
-    retired = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-    if folder.exists():
-        os.replace(folder, retired)
-    os.replace(staging, folder)
-    shutil.rmtree(retired, ignore_errors=True)
+    def _check_room(self, cache: Path) -> None:
+        needed, free = self._room_needed(), free_bytes(cache)
+        if free < needed:
+            reason = f"its export needs about {human_size(needed)} in {cache} and {human_size(free)} is free"
+            raise ExportUnavailable(_transient_reason(reason, cache), transient=True)
+
+    def _short_of_room(self, staging: Path) -> bool:
+        """Whether a failed export ran out of disk: exporters often report it as some other error."""
+        return free_bytes(staging) < self._room_needed() // 2
+
+
+def _disk_trouble(error: BaseException | None) -> bool:
+    """Whether an error (or one it came from) is a full or read-only disk, however the library wrapped it."""
+    words = [os.strerror(code) for code in NO_SPACE | NOT_WRITABLE]
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in NO_SPACE | NOT_WRITABLE:
+            return True
+        if any(w in str(error) for w in words):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _transient_reason(reason: str, cache: Path) -> str:
+    return f"{reason}; not recorded: it is tried again next time (the cache is {cache})"
+
+
+def _recorded_failure(path: Path) -> str | None:
+    """Why an earlier export failed for good, or None; a record of a full or read-only disk does not count."""
+    try:
+        failure = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return "an earlier export failed"
+    reason = str(failure.get("reason", "an earlier export failed")) if isinstance(failure, dict) else ""
+    if _disk_trouble(Exception(reason)):
+        return None  # recorded by an older hkai-qa: a full disk is no reason to give up on ONNX
+    return reason or "an earlier export failed"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._cores import available_cores
+from .._files import available_cores
 
 if TYPE_CHECKING:
     import faiss

@@ -48,7 +48,9 @@ def test_failed_write_keeps_the_previous_index(tmp_path):
 def test_refuses_to_overwrite_a_folder_that_is_not_an_index(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.txt").write_text("precious")
-    with pytest.raises(IndexStoreError, match="not an hkai-qa index; not overwriting"):
+    with pytest.raises(
+        IndexStoreError, match=r"mine is not an hkai-qa index \(it holds thesis.txt\); not replacing it"
+    ):
         make_index(tmp_path / "mine")
     assert (tmp_path / "mine" / "thesis.txt").read_text() == "precious"
 
