@@ -256,6 +256,7 @@ def _list_end(lines: list[tuple[int, str]], first: int) -> int:
 def windows(text: str, start: int, end: int, count_tokens: TokenCounter, budget: int) -> list[tuple[int, int]]:
     """Greedy windows of whole blocks within `budget` tokens, each starting with the previous one's last unit."""
     units = _units(text, start, end, count_tokens, budget)
+    char_cap = budget * MAX_CHARS_PER_TOKEN
     spans: list[tuple[int, int]] = []
     first = 0
     while first < len(units):
@@ -264,12 +265,18 @@ def windows(text: str, start: int, end: int, count_tokens: TokenCounter, budget:
             last + 1 < len(units)
             and units[last + 1].group == units[first].group
             and used + units[last + 1].cost <= budget
+            and units[last + 1].end - units[first].start <= char_cap
         ):
             last += 1
             used += units[last].cost
         if last + 1 >= len(units) and first > 0 and used < MIN_SECTION_TOKENS:
             # A tail too small to stand alone: the last window reaches back as far as it can instead.
-            while first > 0 and units[first - 1].group == units[last].group and used + units[first - 1].cost <= budget:
+            while (
+                first > 0
+                and units[first - 1].group == units[last].group
+                and used + units[first - 1].cost <= budget
+                and units[last].end - units[first - 1].start <= char_cap
+            ):
                 first -= 1
                 used += units[first].cost
         spans.append((units[first].start, units[last].end))
