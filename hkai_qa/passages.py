@@ -11,6 +11,7 @@ model's sequence limit (counted with the model's own tokenizer).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -254,9 +255,13 @@ def _list_end(lines: list[tuple[int, str]], first: int) -> int:
 
 
 def windows(text: str, start: int, end: int, count_tokens: TokenCounter, budget: int) -> list[tuple[int, int]]:
-    """Greedy windows of whole blocks within `budget` tokens, each starting with the previous one's last unit."""
+    """Windows of whole blocks within `budget` tokens, of about even size, each starting with the
+    previous one's last unit when that is small."""
     units = _units(text, start, end, count_tokens, budget)
     char_cap = budget * MAX_CHARS_PER_TOKEN
+    # Aim for windows of even size: greedy filling would leave a small last window.
+    total = sum(unit.cost for unit in units)
+    target = total / max(1, math.ceil(total / budget))
     spans: list[tuple[int, int]] = []
     first = 0
     while first < len(units):
@@ -265,6 +270,7 @@ def windows(text: str, start: int, end: int, count_tokens: TokenCounter, budget:
             last + 1 < len(units)
             and units[last + 1].group == units[first].group
             and used + units[last + 1].cost <= budget
+            and used + units[last + 1].cost / 2 <= target
             and units[last + 1].end - units[first].start <= char_cap
         ):
             last += 1
