@@ -95,8 +95,10 @@ def split_documents(documents: Sequence[Document], count_tokens: TokenCounter, m
     heading_costs = count_tokens([_heading_prefix(d, s) for d, s in sections]) if sections else []
     passages: list[Passage] = []
     ordinal: dict[str, int] = {}
-    for document, section, heading_cost in _join_small_sections(sections, body_costs, heading_costs, max_tokens):
-        body_cost = _costs([document.text[section.start : section.end]], count_tokens, char_cap)[0]
+    joined = _join_small_sections(sections, body_costs, heading_costs, max_tokens)
+    # Joined sections hold a heading line more: count them again, all at once.
+    joined_costs = _costs([d.text[s.start : s.end] for d, s, _ in joined], count_tokens, char_cap)
+    for (document, section, heading_cost), body_cost in zip(joined, joined_costs, strict=True):
         if heading_cost + body_cost <= max_tokens:
             spans = [(section.start, section.end)]
         else:
@@ -133,41 +135,62 @@ def _costs(texts: list[str], count_tokens: TokenCounter, char_cap: int) -> list[
     return costs
 
 
+@dataclass(frozen=True)
+class _Part:
+    """A section on its way to passages, with its heading's and its whole cost in tokens."""
+
+    document: Document
+    section: Section
+    heading_cost: int
+    cost: float
+
+    @property
+    def small(self) -> bool:
+        return self.cost - self.heading_cost < MIN_SECTION_TOKENS
+
+
 def _join_small_sections(
     sections: list[tuple[Document, Section]], body_costs: list[float], heading_costs: list[int], max_tokens: int
 ) -> list[tuple[Document, Section, int]]:
-    """Sections with a section too small to stand alone joined to the next (else the previous) one.
-
-    The joined section's heading is the two headings' common path (their parent),
-    since its text now spans both; it only joins when the result still fits.
-    """
-    joined: list[tuple[Document, Section, int, float]] = []  # (document, section, heading cost, total cost)
+    """Sections, each one too small to stand alone joined to the next (else the previous) one."""
+    parts = [
+        _Part(document, section, heading_cost, heading_cost + body_cost)
+        for (document, section), body_cost, heading_cost in zip(sections, body_costs, heading_costs, strict=True)
+    ]
+    forward: list[_Part] = []
     index = 0
-    while index < len(sections):
-        document, section = sections[index]
-        heading_cost, cost = heading_costs[index], heading_costs[index] + body_costs[index]
+    while index < len(parts):
+        part = parts[index]
         index += 1
-        while cost - heading_cost < MIN_SECTION_TOKENS and index < len(sections):
-            next_document, next_section = sections[index]
-            next_cost = heading_costs[index] + body_costs[index]
-            if next_document is not document or cost + next_cost > max_tokens:
-                break
-            heading = _common_heading(section.heading, next_section.heading, cost >= next_cost)
-            section = Section(heading, section.start, next_section.end)
-            heading_cost, cost = max(heading_cost, heading_costs[index]), cost + next_cost
+        while part.small and index < len(parts) and (joined := _join(part, parts[index], max_tokens)):
+            part = joined
             index += 1
-        small = cost - heading_cost < MIN_SECTION_TOKENS
-        if small and joined and joined[-1][0] is document and joined[-1][3] + cost <= max_tokens:
-            previous_document, previous, previous_heading_cost, previous_cost = joined.pop()
-            heading = _common_heading(previous.heading, section.heading, True)
-            section = Section(heading, previous.start, section.end)
-            heading_cost, cost = max(heading_cost, previous_heading_cost), cost + previous_cost
-        joined.append((document, section, heading_cost, cost))
-    return [(document, section, heading_cost) for document, section, heading_cost, _ in joined]
+        forward.append(part)
+    backward: list[_Part] = []
+    for part in forward:
+        joined = _join(backward[-1], part, max_tokens) if part.small and backward else None
+        if joined:
+            backward[-1] = joined
+        else:
+            backward.append(part)
+    return [(part.document, part.section, part.heading_cost) for part in backward]
 
 
-def _common_heading(first: str, second: str, first_is_larger: bool) -> str:
-    """The heading of two joined sections: a parent's intro joined to its child is the child's;
+def _join(first: _Part, second: _Part, max_tokens: int) -> _Part | None:
+    """The two neighbours as one, or None (another document; or too long and the heading would change)."""
+    if first.document is not second.document:
+        return None
+    larger = first if first.cost >= second.cost else second
+    heading = _joined_heading(first.section.heading, second.section.heading, larger.section.heading)
+    if first.cost + second.cost > max_tokens and heading != larger.section.heading:
+        # Windowed anyway, the larger part would lose its own heading for its parent's.
+        return None
+    section = Section(heading, first.section.start, second.section.end)
+    return _Part(first.document, section, max(first.heading_cost, second.heading_cost), first.cost + second.cost)
+
+
+def _joined_heading(first: str, second: str, larger: str) -> str:
+    """The heading of two joined sections: a parent's with its child's is the larger part's;
     siblings share their parent's path; flat plain-text headings keep the larger part's."""
     first_path, second_path = first.split(HEADING_PATH_SEPARATOR), second.split(HEADING_PATH_SEPARATOR)
     common = []
@@ -175,11 +198,9 @@ def _common_heading(first: str, second: str, first_is_larger: bool) -> str:
         if a != b:
             break
         common.append(a)
-    if len(common) == min(len(first_path), len(second_path)):
-        return first if len(first_path) > len(second_path) else second
-    if common:
-        return HEADING_PATH_SEPARATOR.join(common)
-    return first if first_is_larger else second
+    if len(common) == min(len(first_path), len(second_path)) or not common:
+        return larger
+    return HEADING_PATH_SEPARATOR.join(common)
 
 
 # --- blocks -----------------------------------------------------------------------------------

@@ -176,3 +176,11 @@ def test_no_passage_of_the_suite_corpora_has_an_unbalanced_fence(corpus, max_tok
     assert passages
     assert [p.passage_id for p in passages if unbalanced_fence(p.text)] == []
     assert all(count_words([p.searchable_text])[0] <= max_tokens for p in passages)
+
+
+def test_a_tiny_lead_joins_a_long_first_section_which_keeps_its_heading():
+    text = "(label)=\n\n# Title\n\n## Big\n\n" + "\n\n".join(paragraph(f"P{i}", 30) for i in range(6)) + "\n"
+    passages = markdown_passages(text, 80)
+    assert len(passages) > 1
+    assert passages[0].text.startswith("(label)=")
+    assert {p.heading for p in passages} == {"Title › Big"}
