@@ -23,10 +23,13 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 # A section whose body has fewer tokens than this (a heading and one short line) joins a neighbour.
 MIN_SECTION_TOKENS = 24
+# ... unless it holds a sentence of at least this many words: one such sentence answers questions.
+MIN_SENTENCE_WORDS = 5
 # No piece is longer than this many characters per token of budget: text no tokenizer splits
 # (a line with no spaces is one unknown token) is cut by characters, in linear time.
 MAX_CHARS_PER_TOKEN = 8
 
+_SENTENCE_END = re.compile(r"\w[.!?][\"'”’)\]]*(?=\s|$)")
 _ATX_LINE = re.compile(r"^ {0,3}#{1,6}[ \t]+\S")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,9}[.)])[ \t]+\S")
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$")
@@ -146,7 +149,15 @@ class _Part:
 
     @property
     def small(self) -> bool:
-        return self.cost - self.heading_cost < MIN_SECTION_TOKENS
+        """Too small to stand alone: a few tokens that do not make a sentence (a label, a signature)."""
+        if self.cost - self.heading_cost >= MIN_SECTION_TOKENS:
+            return False
+        body = self.document.text[self.section.start : self.section.end]
+        return not any(len(body[:end].split()) >= MIN_SENTENCE_WORDS for end in _sentence_ends(body))
+
+
+def _sentence_ends(text: str) -> list[int]:
+    return [match.end() for match in _SENTENCE_END.finditer(text)]
 
 
 def _join_small_sections(
