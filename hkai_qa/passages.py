@@ -294,6 +294,9 @@ def windows(text: str, start: int, end: int, count_tokens: TokenCounter, budget:
     # Aim for windows of even size: greedy filling would leave a small last window.
     total = sum(unit.cost for unit in units)
     target = total / max(1, math.ceil(total / budget))
+    remaining = [0] * (len(units) + 1)  # tokens from each unit to the end
+    for i in range(len(units) - 1, -1, -1):
+        remaining[i] = remaining[i + 1] + units[i].cost
     spans: list[tuple[int, int]] = []
     first = 0
     while first < len(units):
@@ -302,7 +305,7 @@ def windows(text: str, start: int, end: int, count_tokens: TokenCounter, budget:
             last + 1 < len(units)
             and units[last + 1].group == units[first].group
             and used + units[last + 1].cost <= budget
-            and used + units[last + 1].cost / 2 <= target
+            and (used + units[last + 1].cost / 2 <= target or used + remaining[last + 1] <= budget)
             and units[last + 1].end - units[first].start <= char_cap
         ):
             last += 1
