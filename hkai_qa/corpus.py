@@ -156,9 +156,14 @@ _LIST_MARKERS = ("-", "*", "•", "+", ">", "|")
 
 def _lines(text: str) -> list[tuple[int, str]]:
     """(offset, line without its newline) for every line of `text`."""
+    return line_spans(text, 0, len(text))
+
+
+def line_spans(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """(offset, line without its newline) for every line of `text[start:end]`."""
     lines = []
-    for match in _LINE.finditer(text):
-        if match.start() == len(text) and match.start() > 0:
+    for match in _LINE.finditer(text, start, end):
+        if match.start() == end and match.start() > start:
             break
         lines.append((match.start(), match.group().rstrip("\r\n")))
     return lines
@@ -194,16 +199,18 @@ def plain_text_sections(text: str, title: str) -> list[Section]:
     return _sections_between(text, headings, title)
 
 
-def _sections_between(text: str, headings: list[tuple[int, int, str]], title: str) -> list[Section]:
-    """Turn heading positions into sections; leading text goes under `title`.
+def _sections_between(
+    text: str, headings: list[tuple[int, int, str]], title: str, body_start: int = 0
+) -> list[Section]:
+    """Turn heading positions into sections; text from `body_start` to the first heading goes under `title`.
 
     When the document opens with a heading, that heading is the title and its
     section takes the text up to the next heading.
     """
     sections: list[Section] = []
     first_start = headings[0][0] if headings else len(text)
-    if text[:first_start].strip():
-        sections.append(_section(text, title, 0, first_start))
+    if text[body_start:first_start].strip():
+        sections.append(_section(text, title, body_start, first_start))
     for index, (_, body_start, heading) in enumerate(headings):
         end = headings[index + 1][0] if index + 1 < len(headings) else len(text)
         section = _section(text, heading, body_start, end)
@@ -225,42 +232,91 @@ def _section(text: str, heading: str, start: int, end: int) -> Section:
 
 _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+# Any indentation: a fence inside a list item is still a fence.
+_FENCE_OPENING = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
+_FRONT_MATTER_END = ("---", "...")
+_FRONT_MATTER_TITLE = re.compile(r"^title[ \t]*:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
+
+
+def fence_opening(line: str) -> str | None:
+    """The fence a line opens (its character repeated, e.g. "````"), or None.
+
+    A backtick fence's info string may not hold a backtick: "```a`b```" is inline code.
+    """
+    match = _FENCE_OPENING.match(line)
+    if not match or (match.group(1)[0] == "`" and "`" in match.group(2)):
+        return None
+    return match.group(1)
+
+
+def fence_closes(line: str, fence: str) -> bool:
+    """Whether `line` closes `fence`: the same character, at least as many, nothing else."""
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and stripped == fence[0] * len(stripped)
+
+
+def front_matter(text: str) -> tuple[str | None, int]:
+    """A YAML front matter block's `title` (or None) and where the document's body starts."""
+    lines = _lines(text)
+    if not lines or lines[0][1].rstrip() != "---":
+        return None, 0
+    title = None
+    for offset, line in lines[1:]:
+        if line.rstrip() in _FRONT_MATTER_END:
+            return title, offset + len(line)
+        match = _FRONT_MATTER_TITLE.match(line)
+        if match and title is None:
+            title = match.group(1).strip("\"'").strip() or None
+    return None, 0  # never closed: not front matter, just a rule
 
 
 def markdown_sections(text: str, title: str) -> list[Section]:
-    """Sections of a Markdown document; nested headings become `Parent › Child`.
+    """Sections of a Markdown document, each heading path rooted in the document's title.
 
-    Headings inside fenced code blocks are code, not headings.
+    The title is the front matter's `title`, else the first top-level heading,
+    else `title` (the file name made readable); nested headings become
+    `Title › Parent › Child`. Lines inside fenced code blocks (a fence ends only
+    at its own character, at least as long) or HTML comments are never headings.
     """
-    lines = _lines(text)
-    headings: list[tuple[int, int, str]] = []
-    stack: list[tuple[int, str]] = []
-    in_fence = False
+    fm_title, body_start = front_matter(text)
+    lines = [(offset, line) for offset, line in _lines(text) if offset >= body_start]
+    found: list[tuple[int, int, int, str]] = []  # (level, line start, body start, heading)
+    fence: str | None = None
+    in_comment = False
     for i, (offset, line) in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
+        if fence is not None:
+            if fence_closes(line, fence):
+                fence = None
             continue
-        if in_fence:
+        if in_comment:
+            in_comment = "-->" not in line
             continue
-        level, heading, line_start, body_start = 0, "", offset, offset + len(line)
+        fence = fence_opening(line)
+        if fence is not None:
+            continue
+        if line.lstrip().startswith("<!--"):
+            in_comment = "-->" not in line[line.index("<!--") + 4 :]
+            continue
         atx = _ATX_HEADING.match(line)
         if atx and atx.group(2).strip():
-            level, heading = len(atx.group(1)), atx.group(2).strip()
+            found.append((len(atx.group(1)), offset, offset + len(line), atx.group(2).strip()))
         elif i + 1 < len(lines) and line.strip() and _SETEXT_UNDERLINE.match(lines[i + 1][1]):
-            previous_blank = i == 0 or not lines[i - 1][1].strip()
-            if previous_blank:
+            if (i == 0 or not lines[i - 1][1].strip()) and fence_opening(lines[i + 1][1]) is None:
                 level = 1 if lines[i + 1][1].strip().startswith("=") else 2
-                heading = line.strip()
-                body_start = lines[i + 1][0] + len(lines[i + 1][1])
-        if not level:
-            continue
+                found.append((level, offset, lines[i + 1][0] + len(lines[i + 1][1]), line.strip()))
+    top = next((heading for level, _, _, heading in found if level == 1), None)
+    root = fm_title or top or title
+    headings: list[tuple[int, int, str]] = []
+    stack: list[tuple[int, str]] = []
+    for level, line_start, heading_body, heading in found:
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, heading))
-        path = HEADING_PATH_SEPARATOR.join(h for _, h in stack)
-        headings.append((line_start, body_start, path))
-    return _sections_between(text, headings, title)
+        path = [h for _, h in stack]
+        if path[0] != root:
+            path.insert(0, root)
+        headings.append((line_start, heading_body, HEADING_PATH_SEPARATOR.join(path)))
+    return _sections_between(text, headings, root, body_start)
 
 
 # --- BEIR corpus.jsonl ------------------------------------------------------------------------

@@ -1,9 +1,13 @@
-"""Passages: one per section, long sections cut into overlapping windows at sentence ends."""
+"""Passages: one per section, long sections cut into overlapping windows along blocks and sentences."""
 
 from __future__ import annotations
 
-from hkai_qa.corpus import Document, Section, load_corpus
-from hkai_qa.passages import split_documents
+from pathlib import Path
+
+import pytest
+
+from hkai_qa.corpus import Document, Section, fence_closes, fence_opening, load_corpus, parse_file
+from hkai_qa.passages import MAX_CHARS_PER_TOKEN, split_documents
 from hkai_qa.sentences import sentence_spans
 from tests.conftest import BUNDLED_CORPUS
 
@@ -53,3 +57,130 @@ def test_sentence_spans():
     assert [text[s:e] for s, e in sentence_spans(text)] == ["First one.", "Second “quoted.”", "Third?", "No end"]
     cjk = "香港很好。人工智能！"
     assert [cjk[s:e] for s, e in sentence_spans(cjk)] == ["香港很好。", "人工智能！"]
+
+
+# --- passages that follow the document -------------------------------------------------------
+
+SUITE_CORPORA = [
+    BUNDLED_CORPUS,
+    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "starlette" / "docs",
+    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "attrs" / "docs",
+]
+
+
+def unbalanced_fence(text: str) -> bool:
+    """Whether `text` leaves a fence open (or starts inside one and closes it)."""
+    fence = None
+    for line in text.splitlines():
+        if fence is None:
+            fence = fence_opening(line)
+        elif fence_closes(line, fence):
+            fence = None
+    return fence is not None
+
+
+def markdown_passages(text: str, max_tokens: int, name: str = "doc.md"):
+    return split_documents(parse_file(text, name, ".md"), count_words, max_tokens)
+
+
+def paragraph(label: str, words: int) -> str:
+    return " ".join([label] + [f"w{i}" for i in range(words - 2)]) + "."
+
+
+def test_a_long_section_is_windowed_at_paragraphs_and_blocks():
+    code = "```python\n# a comment, not a heading\nx = 1\n\ny = 2\n```"
+    table = "The options are:\n\n| name | default |\n|---|---|\n| a | 1 |\n| b | 2 |"
+    listing = "Steps to follow:\n\n- first step here\n- second step here\n  continued"
+    parts = [paragraph("Alpha", 20), code, paragraph("Beta", 20), table, paragraph("Gamma", 20), listing]
+    text = "# Guide\n\n" + "\n\n".join(parts) + "\n"
+    passages = markdown_passages(text, 50)
+    assert len(passages) > 2
+    for passage in passages:
+        assert count_words([passage.searchable_text])[0] <= 50
+        assert not unbalanced_fence(passage.text)
+        for part in parts:
+            # Every block is whole in some passage; no passage holds part of one.
+            assert part in passage.text or not set(part.splitlines()) & set(passage.text.splitlines()) - {""}
+    assert any(table in p.text for p in passages), "a table stays with the sentence that introduces it"
+    assert any(listing in p.text for p in passages), "a list stays with the sentence that introduces it"
+    assert all(p.heading == "Guide" for p in passages)
+
+
+def test_a_fence_holding_shorter_fences_is_one_block():
+    inner = "````md\n```\n# looks like a heading\n```\n~~~\nstill code\n````"
+    text = "# Doc\n\n" + paragraph("Lead", 30) + "\n\n" + inner + "\n\n" + paragraph("Tail", 30) + "\n"
+    passages = markdown_passages(text, 40)
+    assert [p.heading for p in passages] == ["Doc"] * len(passages)
+    assert sum(inner in p.text for p in passages) >= 1
+    assert not any(unbalanced_fence(p.text) for p in passages)
+
+
+def test_a_code_block_longer_than_the_window_is_cut_at_lines_without_its_fences():
+    lines = [f"value_{i} = compute({i}, more, words, here)" for i in range(60)]
+    text = "# Code\n\n```python\n" + "\n".join(lines) + "\n```\n"
+    passages = markdown_passages(text, 40)
+    assert len(passages) > 3
+    assert all(count_words([p.searchable_text])[0] <= 40 for p in passages)
+    assert not any("```" in p.text for p in passages)
+    covered = "\n".join(p.text for p in passages)
+    assert all(line in covered for line in lines), "no line is left unembedded"
+
+
+def test_a_heading_with_one_short_line_joins_its_neighbour():
+    text = (
+        "# API\n\n## Request\n\nThe request object.\n\n"
+        "### Method\n\n" + paragraph("The method is read from the scope and", 40) + "\n\n"
+        "### URL\n\n" + paragraph("The address is parsed into parts and", 40) + "\n"
+    )
+    passages = markdown_passages(text, 200)
+    assert [p.heading for p in passages] == ["API › Request › Method", "API › Request › URL"]
+    assert passages[0].text.startswith("The request object.")
+    assert min(len(p.text) for p in passages) > 100
+
+
+def test_a_small_last_section_joins_the_one_before():
+    text = "# Notes\n\n## Long\n\n" + paragraph("Plenty", 60) + "\n\n## See also\n\nThe index.\n"
+    passages = markdown_passages(text, 200)
+    assert [p.heading for p in passages] == ["Notes"]
+    assert passages[0].text.endswith("The index.")
+
+
+def test_a_file_without_a_heading_gives_passages_its_readable_name():
+    [passage] = markdown_passages("Just a few words about setup.\n", 100, name="getting_started.md")
+    assert passage.heading == "Getting started"
+    assert passage.searchable_text == "Getting started\nJust a few words about setup."
+
+
+def test_plain_text_bullets_stay_with_their_lead_in():
+    # (A short line ending in a colon alone would be a plain-text heading: this lead-in is a sentence.)
+    lead_in = "Before you start, make sure that everything below is within reach of the stove, because timing matters:"
+    bullets = lead_in + "\n\n- a kettle\n- fresh leaves\n- water just off the boil"
+    text = "Brewing\n\n" + paragraph("Tea", 30) + "\n\n" + bullets + "\n\n" + paragraph("Steep", 30) + "\n"
+    passages = split_documents(parse_file(text, "tea.txt", ".txt"), count_words, 40)
+    assert len(passages) >= 2
+    assert any(bullets in p.text for p in passages)
+
+
+def test_an_unbroken_two_megabyte_line_is_cut_by_characters():
+    text = "x" * 2_000_000
+    passages = split_documents(parse_file(text, "blob.txt", ".txt"), count_words, 256)
+    limit = 256 * MAX_CHARS_PER_TOKEN
+    assert all(0 < len(p.text) <= limit for p in passages)
+    assert sum(len(p.text) for p in passages) == len(text)
+
+
+@pytest.mark.parametrize("corpus", SUITE_CORPORA, ids=lambda p: p.name)
+@pytest.mark.parametrize("max_tokens", [60, 250])
+def test_no_passage_of_the_suite_corpora_has_an_unbalanced_fence(corpus, max_tokens):
+    passages = split_documents(load_corpus(corpus).documents, count_words, max_tokens)
+    assert passages
+    assert [p.passage_id for p in passages if unbalanced_fence(p.text)] == []
+    assert all(count_words([p.searchable_text])[0] <= max_tokens for p in passages)
+
+
+def test_a_tiny_lead_joins_a_long_first_section_which_keeps_its_heading():
+    text = "(label)=\n\n# Title\n\n## Big\n\n" + "\n\n".join(paragraph(f"P{i}", 30) for i in range(6)) + "\n"
+    passages = markdown_passages(text, 80)
+    assert len(passages) > 1
+    assert passages[0].text.startswith("(label)=")
+    assert {p.heading for p in passages} == {"Title › Big"}
