@@ -98,7 +98,8 @@ class DocumentAssembler:
         text = "".join(self._parts)
         spans: list[tuple[str, int, int]] = []
         first = self._headings[0].line_start if self._headings else len(text)
-        if text[:first].strip():
+        leading = text[:first].strip()
+        if leading and leading not in (self._root, title):  # a title page's title alone is no passage
             spans.append((self._root or title, 0, first))
         for index, heading in enumerate(self._headings):
             end = self._headings[index + 1].line_start if index + 1 < len(self._headings) else len(text)

@@ -116,6 +116,11 @@ def _table_rows(table) -> str:
     return "\n".join(lines)
 
 
+def _spaces(text: str) -> str:
+    """Source line breaks are spaces in HTML; only `<br>` breaks a line."""
+    return re.sub(r"\s+", " ", text)
+
+
 class _Walker:
     """Walks the content in document order, gathering inline text into blocks."""
 
@@ -149,10 +154,10 @@ class _Walker:
                 if tag == "li":
                     self.inline.append("- ")
             if element.text:
-                self.inline.append(element.text)
+                self.inline.append(_spaces(element.text))
             for child in element:
                 self.walk(child)
                 if child.tail:
-                    self.inline.append(child.tail)
+                    self.inline.append(_spaces(child.tail))
             if block:
                 self.flush()
