@@ -212,10 +212,19 @@ def _drop_running_lines(pages: list[list[_Line]], labels: list[str | None]) -> N
         for edge, index in _edge_indexes(lines):
             text = lines[index].text
             key = _running_key(text)
-            repeated = key and len(seen[(edge, key)]) >= needed and lines[index].size < large
+            pages_with_it = len(seen[(edge, key)]) if key else 0
+            # "Chapter 2: Syntax 7" on a chapter's two pages: it carries the page's own number
+            numbered = pages_with_it >= 2 and _carries_page_number(text, number + 1, labels[number])
+            repeated = (pages_with_it >= needed or numbered) and lines[index].size < large
             if _PAGE_NUMBER.match(text) or text == labels[number] or repeated:
                 doomed.add(index)
         pages[number] = [line for i, line in enumerate(lines) if i not in doomed]
+
+
+def _carries_page_number(text: str, number: int, label: str | None) -> bool:
+    words = text.split()
+    marks = {str(number), label} if label else {str(number)}
+    return len(words) > 1 and (words[0] in marks or words[-1] in marks)
 
 
 def _comparable(text: str) -> str:
@@ -351,17 +360,19 @@ def _assemble(
 def _unhyphenate(text: str, following: object, vocabulary: Counter) -> tuple[str, bool]:
     """(text to write, whether the next line continues its last word) for a line ending in a hyphen.
 
-    The hyphen goes unless the document writes the hyphenated form more often
-    than the closed one ("well-known" stays, "infor-mation" becomes "information").
+    The next line must go on in lower case (or both halves be capitals, as in
+    "SE-QUENCE"). The hyphen goes unless the document writes the hyphenated
+    form more often than the closed one ("well-known" stays, "infor-mation"
+    becomes "information").
     """
     hyphen = _HYPHENATED_END.search(text)
-    if not hyphen or not isinstance(following, str) or not following[:1].islower():
-        return text, False
-    next_word = _LEADING_WORD.match(following)
+    next_word = _LEADING_WORD.match(following) if hyphen and isinstance(following, str) else None
     if not next_word:
         return text, False
-    compound = f"{hyphen.group(1)}-{next_word.group(1)}".lower()
-    closed = f"{hyphen.group(1)}{next_word.group(1)}".lower()
+    head, tail = hyphen.group(1), next_word.group(1)
+    if not (tail[:1].islower() or (head.isalpha() and head.isupper() and tail.isalpha() and tail.isupper())):
+        return text, False
+    compound, closed = f"{head}-{tail}".lower(), f"{head}{tail}".lower()
     if text.endswith("\u00ad") or vocabulary[compound] <= vocabulary[closed]:
         return text[:-1], True
     return text, True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -50,7 +51,10 @@ def test_the_generated_pdf_has_what_the_tests_need(files):
     reader = pypdf.PdfReader(str(files["pdf"]))
     raw = "\n".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 4
-    assert [item["/Title"] for item in reader.outline if not isinstance(item, list)][:2] == ["1 Scope", "2 Requirements"]
+    assert [item["/Title"] for item in reader.outline if not isinstance(item, list)][:2] == [
+        "1 Scope",
+        "2 Requirements",
+    ]
     assert not pypdf.PdfReader(str(files["pdf_without_outline"])).outline
     assert raw.count(HEADER) == len(reader.pages)  # a running header on every page
     assert re.search(r"[a-z]-\n[a-z]", raw), "LibreOffice hyphenated no word at a line end"
@@ -160,3 +164,19 @@ def test_page_span_maps_offsets_to_pages():
     assert page_span(section, 220, 400) == (4, 5)
     assert page_span(section, 360, 380) == (5, 5)
     assert page_span(Section("T", 0, 10), 0, 10) == (None, None)
+
+
+LIBTASN1_MANUAL = Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf")  # Debian's libtasn1-doc (make formats-tools)
+
+
+def test_a_real_pdftex_manual_keeps_outline_labels_and_drops_chapter_headers():
+    assert LIBTASN1_MANUAL.is_file(), "install Debian's libtasn1-doc: make formats-tools"
+    document = read(LIBTASN1_MANUAL)
+    naming = section(document, "2.2 Naming")
+    assert naming.heading == HEADING_PATH_SEPARATOR.join(["Libtasn1", "2 ASN.1 structure handling", "2.2 Naming"])
+    assert document.text[naming.start :].startswith("Consider this definition:")
+    labels = {number: label for s in document.sections for _, number, label in s.pages}
+    assert labels[1] == "T-1" and labels[3] == "i" and labels[4] == "1"
+    assert naming.pages[0][1:] == (6, "3")  # physical page 6 is printed as page 3
+    assert not re.search(r"^Chapter \d+: .* \d+$", document.text, re.MULTILINE)  # running chapter headers
+    assert "SEQUENCE" in document.text and "SE-\nQUENCE" not in document.text
