@@ -36,8 +36,16 @@ def _filler(topic: str, count: int, seed: int) -> str:
 
 
 SECTIONS = [
-    (1, "1 Scope", "The coolant loop keeps the reactor vessel below its design temperature. " + _filler("scope", 12, 1)),
-    (1, "2 Requirements", "Every requirement below is mandatory for loop A and loop B. " + _filler("requirement", 8, 2)),
+    (
+        1,
+        "1 Scope",
+        "The coolant loop keeps the reactor vessel below its design temperature. " + _filler("scope", 12, 1),
+    ),
+    (
+        1,
+        "2 Requirements",
+        "Every requirement below is mandatory for loop A and loop B. " + _filler("requirement", 8, 2),
+    ),
     (
         2,
         "2.1 Pressure limits",
@@ -169,9 +177,7 @@ def make_html(folder: Path) -> Path:
         encoding="utf-8",
     )
     path = folder / "spec.html"
-    run(
-        "pandoc", source, "-s", "--toc", "-o", path, "--include-before-body", before, "--include-after-body", after
-    )
+    run("pandoc", source, "-s", "--toc", "-o", path, "--include-before-body", before, "--include-after-body", after)
     return path
 
 
