@@ -19,6 +19,7 @@ height on the page and font size, then:
 from __future__ import annotations
 
 import io
+import logging
 import math
 import re
 from collections import Counter
@@ -68,6 +69,9 @@ def read_pdf(data: bytes, source: str) -> Document:
     """One PDF as a document; a scanned, encrypted or damaged file raises `CorpusError` naming the fix."""
     import pypdf
 
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)  # its repair notes on damaged files; our own message says what matters
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         _unlock(reader, source)
@@ -82,6 +86,8 @@ def read_pdf(data: bytes, source: str) -> Document:
             f"{source}: damaged PDF, it cannot be read ({type(error).__name__}: {error}). "
             "Re-save or repair it (e.g. qpdf in.pdf out.pdf), or remove it."
         ) from None
+    finally:
+        pypdf_log.setLevel(level)
     if sum(ch.isalnum() for lines in pages for line in lines for ch in line.text) < MIN_TEXT_CHARS:
         raise CorpusError(
             f"{source}: this PDF has no text layer (a scan or images of text). "
