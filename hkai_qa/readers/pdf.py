@@ -83,7 +83,7 @@ def read_pdf(data: bytes, source: str) -> Document:
         raise
     except Exception as error:  # noqa: BLE001 - pypdf raises many kinds of error on a malformed file
         raise CorpusError(
-            f"{source}: damaged PDF, it cannot be read ({type(error).__name__}: {error}). "
+            f"{source}: damaged PDF, it cannot be read ({type(error).__name__}: {' '.join(str(error).split())[:200]}). "
             "Re-save or repair it (e.g. qpdf in.pdf out.pdf), or remove it."
         ) from None
     finally:
