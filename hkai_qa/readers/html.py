@@ -20,6 +20,11 @@ _DROPPED_TAGS = {
     "button", "select", "textarea", "input", "label", "dialog", "object", "embed", "head",
 }  # fmt: skip
 _DROPPED_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar", "dialog"}
+# Pages without semantic tags name their chrome in class or id ("site-nav", "sidebar", "cookie-banner").
+_BOILERPLATE_NAME = re.compile(
+    r"(?:^|[-_])(?:nav|navbar|navigation|menu|sidebar|breadcrumbs?|cookies?|footer|skip-?link|toc)(?:$|[-_])"
+)
+_NEVER_BOILERPLATE = {"html", "body", "main", "article"}
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Elements that end a run of inline text: what is inside them becomes its own block.
 _BLOCK_TAGS = {
@@ -81,13 +86,20 @@ def _drop_boilerplate(tree) -> None:
         tag = element.tag.lower()
         role = (element.get("role") or "").lower()
         hidden = element.get("hidden") is not None or (element.get("aria-hidden") or "").lower() == "true"
-        if tag in _DROPPED_TAGS or role in _DROPPED_ROLES or hidden:
+        if tag in _DROPPED_TAGS or role in _DROPPED_ROLES or hidden or _named_as_boilerplate(element, tag):
             doomed.append(element)
         elif tag in ("header", "footer") and not any(a.tag in ("article", "main") for a in element.iterancestors()):
             doomed.append(element)
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
+
+
+def _named_as_boilerplate(element, tag: str) -> bool:
+    if tag in _NEVER_BOILERPLATE or tag in _HEADINGS:
+        return False
+    names = (element.get("class") or "").lower().split() + (element.get("id") or "").lower().split()
+    return any(_BOILERPLATE_NAME.search(name) for name in names)
 
 
 def _main_content(tree):

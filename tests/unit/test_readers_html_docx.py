@@ -77,6 +77,22 @@ def test_html_pre_keeps_its_lines_and_br_breaks_a_line(tmp_path):
     assert "Site banner" not in document.text and "Site footer" not in document.text
 
 
+def test_html_chrome_named_by_class_or_id_is_dropped(tmp_path):
+    page = tmp_path / "old.html"
+    page.write_text(
+        "<html><head><title>Pump guide</title></head><body>"
+        "<div id='site-nav'><a href='/'>Home link</a></div><div class='left sidebar'>Sidebar promo</div>"
+        "<div class='content'><h2>Priming</h2><p>Open the bleed valve before priming.</p></div>"
+        "<div class='cookie-banner'>We use cookies</div><div id='footer'>Footer contact</div></body></html>",
+        encoding="utf-8",
+    )
+    document = read(page)
+    assert [s.heading for s in document.sections] == [JOIN(["Pump guide", "Priming"])]
+    assert document.text.strip().endswith("Open the bleed valve before priming.")
+    for chrome in ("Home link", "Sidebar promo", "cookies", "Footer contact"):
+        assert chrome not in document.text
+
+
 def test_html_charset_from_the_meta_tag(tmp_path):
     page = tmp_path / "latin.html"
     page.write_bytes(
