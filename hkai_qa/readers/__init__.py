@@ -10,13 +10,11 @@ The parsing libraries are imported only when a file of that kind is read.
 
 from __future__ import annotations
 
-from ..corpus import Document
+from ..corpus import BINARY_SUFFIXES, Document
 from ..errors import CorpusError
 from .assembly import page_span
 
-__all__ = ["read_document", "page_span", "READER_SUFFIXES"]
-
-READER_SUFFIXES = (".pdf", ".html", ".htm", ".docx")
+__all__ = ["read_document", "page_span"]
 
 
 def read_document(data: bytes, source: str, suffix: str) -> list[Document]:
@@ -34,4 +32,4 @@ def read_document(data: bytes, source: str, suffix: str) -> list[Document]:
         from .docx import read_docx
 
         return [read_docx(data, source)]
-    raise CorpusError(f"{source}: no reader for {suffix!r}. Readers exist for {', '.join(READER_SUFFIXES)}.")
+    raise CorpusError(f"{source}: no reader for {suffix!r}. Readers exist for {', '.join(BINARY_SUFFIXES)}.")
