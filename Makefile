@@ -6,12 +6,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-fast lint format install browser clean
+.PHONY: run test test-fast lint format install browser formats-tools clean
 
 run: $(STAMP)
 	$(PY) app.py
 
-test: $(STAMP) browser
+test: $(STAMP) browser formats-tools
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -43,6 +43,16 @@ browser:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "The UI tests need Debian's chromium: sudo apt-get install -y chromium" >&2; exit 1; fi
+
+# The format tests make real PDF, Word and HTML files: pandoc, LibreOffice Writer (and an English
+# hyphenation dictionary), poppler's pdftoppm and img2pdf (a scan without a text layer); libtasn1-doc ships
+# a real pdfTeX manual (outline, page labels) that the tests and benchmarks/ingest_formats.py read.
+FORMAT_TOOLS := pandoc soffice pdftoppm img2pdf
+formats-tools:
+	@if [ -z "$$(for t in $(FORMAT_TOOLS); do command -v $$t >/dev/null || echo $$t; done)" ] && [ -e /usr/share/hyphen/hyph_en_US.dic ] && [ -e /usr/share/doc/libtasn1-doc/libtasn1.pdf ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc >/dev/null; \
+	else echo "The format tests need: sudo apt-get install -y --no-install-recommends pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) index/*/ index/.*.lock reports tests/artifacts

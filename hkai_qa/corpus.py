@@ -1,7 +1,8 @@
 """Reading a corpus path (a file or a folder) into documents with sections.
 
-Supported: plain text (`.txt`), Markdown (`.md`, `.markdown`) and BEIR
-`corpus.jsonl` (one document per line). Each section keeps the character
+Supported: plain text (`.txt`), Markdown (`.md`, `.markdown`), BEIR
+`corpus.jsonl` (one document per line), and PDF, HTML and Word (`.docx`)
+through `hkai_qa.readers`. Each section keeps the character
 offsets of its body in the document's original text, so a passage can always
 be traced back to where it came from.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,9 @@ from .errors import CorpusError
 TEXT_SUFFIXES = (".txt", ".text")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 JSONL_SUFFIXES = (".jsonl",)
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + MARKDOWN_SUFFIXES + JSONL_SUFFIXES
+# Read as bytes and parsed by hkai_qa.readers (PDF, HTML, Word).
+BINARY_SUFFIXES = (".pdf", ".html", ".htm", ".docx")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + MARKDOWN_SUFFIXES + JSONL_SUFFIXES + BINARY_SUFFIXES
 
 MAX_HEADING_CHARS = 100
 MAX_HEADING_WORDS = 16
@@ -33,6 +37,9 @@ class Section:
     heading: str
     start: int
     end: int
+    # Paged formats (PDF): (offset from `start`, physical 1-based page, printed page label) for every
+    # page that starts inside this section, the first at offset 0; empty for formats without pages.
+    pages: tuple[tuple[int, int, str | None], ...] = ()
 
 
 @dataclass
@@ -86,7 +93,8 @@ def corpus_files(path: Path) -> list[Path]:
     )
     if not files:
         raise CorpusError(
-            f"folder {path} holds no supported files. Add .txt, .md or a BEIR corpus.jsonl, or point at another folder."
+            f"folder {path} holds no supported files. "
+            "Add .txt, .md, .pdf, .html, .docx or a BEIR corpus.jsonl, or point at another folder."
         )
     return files
 
@@ -102,6 +110,9 @@ def load_corpus(path: str | Path) -> Corpus:
         relative = file.relative_to(base).as_posix()
         data = file.read_bytes()
         hashes[relative] = hashlib.sha256(data).hexdigest()
+        if file.suffix.lower() in BINARY_SUFFIXES:
+            documents.extend(_read_binary(data, relative, file.suffix.lower(), skip_unreadable=root.is_dir()))
+            continue
         text = _decode(file, data)
         documents.extend(parse_file(text, relative, file.suffix.lower()))
     documents = [d for d in documents if d.sections]
@@ -128,6 +139,19 @@ def parse_file(text: str, source: str, suffix: str) -> list[Document]:
     else:
         sections = plain_text_sections(text, title)
     return [Document(doc_id=doc_id, source=source, text=text, sections=sections)]
+
+
+def _read_binary(data: bytes, source: str, suffix: str, skip_unreadable: bool) -> list[Document]:
+    """PDF, HTML or Word; in a folder, an unreadable file (scanned, encrypted, damaged) is a warning, not a stop."""
+    from .readers import read_document
+
+    try:
+        return read_document(data, source, suffix)
+    except CorpusError as error:
+        if not skip_unreadable:
+            raise
+        logging.getLogger("hkai_qa").warning("skipped %s", error)
+        return []
 
 
 def _decode(file: Path, data: bytes) -> str:

@@ -110,7 +110,8 @@ def test_malformed_beir_lines_are_named(tmp_path, content, expected):
         ("binary.txt", b"abc\x00\x01\x02", r"binary.txt looks like a binary file"),
         ("latin.txt", "café".encode("latin-1"), r"latin.txt is not valid UTF-8 \(bad byte at offset 3\)"),
         ("empty.txt", b"   \n\n", r"has no text"),
-        ("notes.pdf", b"%PDF", r"unsupported extension '.pdf'"),
+        ("notes.rtf", b"{\\rtf1", r"unsupported extension '.rtf'"),
+        ("notes.pdf", b"%PDF", r"notes.pdf: damaged PDF, it cannot be read"),
     ],
 )
 def test_unreadable_files_are_named(tmp_path, name, content, expected):

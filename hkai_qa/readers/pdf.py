@@ -1,0 +1,384 @@
+"""PDF files: text with its pages, sections from the outline or from headings.
+
+Read with pypdf (pure Python, BSD; its reading order beat pdfminer.six's on our
+test files, see docs/formats.md). Every text line is collected with its page,
+height on the page and font size, then:
+
+- a running header or footer (a line at the top or bottom of a page that comes
+  back on several pages, digits aside) and bare page numbers are dropped;
+- sections come from the outline (bookmarks) when the PDF has one, each
+  heading found on its destination page; otherwise a line is a heading when it
+  is short and set larger than the body text, or numbered ("2.3 Title") and
+  bold; its level follows its size, then its numbering depth;
+- a word hyphenated at a line end is joined, unless the document writes it
+  with a hyphen elsewhere;
+- pages are recorded where they start, physical (1-based) with the printed
+  label when the PDF defines page labels.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from ..corpus import Document, _title_from_filename
+from ..errors import CorpusError
+from .assembly import DocumentAssembler
+
+# A line at most this many lines from the top or bottom of a page may be a running header or footer.
+EDGE_LINES = 2
+# A running line comes back on at least this many pages (every page of a one- or two-page file).
+MIN_RUNNING_PAGES = 3
+# Text at least this much larger than the body text is a heading (when the line is short).
+HEADING_SIZE_RATIO = 1.15
+MAX_HEADING_WORDS = 16
+MAX_HEADING_CHARS = 100
+# Fewer letters and digits than this in the whole file: it is a scan without a text layer.
+MIN_TEXT_CHARS = 20
+
+_NUMBERED = re.compile(r"^(?:(?:chapter|section|part|appendix)\s+)?([0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)+)\.?\s+\S")
+_PAGE_NUMBER = re.compile(r"^[\W_]*(?:page\s*)?(?:[0-9]+|[ivxlcdm]+)(?:\s*(?:of|/)\s*[0-9]+)?[\W_]*$", re.IGNORECASE)
+_NUMBER_PREFIX = re.compile(r"^\s*(?:[0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)*)\.?\s+")
+_ROMAN_OR_DIGITS = re.compile(r"\b[ivxlcdm]+\b|[0-9]+", re.IGNORECASE)
+_HYPHENATED_END = re.compile(r"(\w+)[-\u00ad]$")
+_LEADING_WORD = re.compile(r"^(\w+)")
+_WORDS = re.compile(r"\w+(?:-\w+)*")
+_UNHELPFUL_TITLES = re.compile(r"^(untitled|microsoft word - .*|.*\.(docx?|odt|tex|dvi|rtf|txt))$", re.IGNORECASE)
+
+
+@dataclass
+class _Line:
+    text: str
+    y: float
+    size: float
+    bold: bool
+
+
+@dataclass(frozen=True)
+class _Heading:
+    level: int
+    title: str
+    line_count: int  # lines of the page this heading takes (0: it only marks a position)
+
+
+def read_pdf(data: bytes, source: str) -> Document:
+    """One PDF as a document; a scanned, encrypted or damaged file raises `CorpusError` naming the fix."""
+    import pypdf
+
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)  # its repair notes on damaged files; our own message says what matters
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        _unlock(reader, source)
+        pages = [_page_lines(page) for page in reader.pages]
+        labels = _page_labels(reader)
+        outline = _outline(reader)
+        metadata_title = _metadata_title(reader)
+    except CorpusError:
+        raise
+    except Exception as error:  # noqa: BLE001 - pypdf raises many kinds of error on a malformed file
+        raise CorpusError(
+            f"{source}: damaged PDF, it cannot be read ({type(error).__name__}: {' '.join(str(error).split())[:200]}). "
+            "Re-save or repair it (e.g. qpdf in.pdf out.pdf), or remove it."
+        ) from None
+    finally:
+        pypdf_log.setLevel(level)
+    if sum(ch.isalnum() for lines in pages for line in lines for ch in line.text) < MIN_TEXT_CHARS:
+        raise CorpusError(
+            f"{source}: this PDF has no text layer (a scan or images of text). "
+            "Run OCR on it first, e.g. `ocrmypdf in.pdf out.pdf`, and index the output."
+        )
+    _drop_running_lines(pages, labels)
+    headings = _headings_from_outline(pages, outline) if outline else _headings_from_fonts(pages)
+    found_title = metadata_title or _first_page_title(pages)
+    title = found_title or _title_from_filename(source)
+    assembler = DocumentAssembler(root=found_title)
+    _assemble(assembler, pages, labels, headings)
+    return assembler.document(doc_id=source, source=source, title=title)
+
+
+def _unlock(reader, source: str) -> None:
+    """Open a PDF encrypted without a user password (copy or print restrictions only); else say so."""
+    from pypdf.errors import DependencyError
+
+    if not reader.is_encrypted:
+        return
+    try:
+        opened = reader.decrypt("")
+    except DependencyError:
+        raise CorpusError(
+            f"{source}: this PDF is AES-encrypted and reading it needs the cryptography package. "
+            "Install it (pip install cryptography) or save a copy without encryption."
+        ) from None
+    if not opened:
+        raise CorpusError(
+            f"{source}: this PDF is encrypted with a password. Save a copy without the password "
+            "(e.g. qpdf --decrypt --password=PASSWORD in.pdf out.pdf) and index that."
+        )
+
+
+def _page_lines(page) -> list[_Line]:
+    """The page's text lines in pypdf's reading order, each with its height and font size."""
+    fragments: list[tuple[str, float, float, bool]] = []
+
+    def visit(text, cm, tm, font, font_size):
+        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+        y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+        name = str(font.get("/BaseFont", "")) if font else ""
+        fragments.append((text, y, font_size * scale, any(w in name for w in ("Bold", "Black", "Heavy"))))
+
+    page.extract_text(visitor_text=visit)
+    lines: list[_Line] = []
+    parts: list[tuple[str, float, float, bool]] = []
+
+    def close() -> None:
+        text = "".join(p[0] for p in parts).strip()
+        if text:
+            main = max((p for p in parts if p[0].strip()), key=lambda p: len(p[0].strip()))
+            lines.append(_Line(" ".join(text.split()), main[1], round(main[2], 1), main[3]))
+        parts.clear()
+
+    for text, y, size, bold in fragments:
+        pieces = text.split("\n")
+        for index, piece in enumerate(pieces):
+            if index:
+                close()
+            if piece:
+                parts.append((piece, y, size, bold))
+    close()
+    return lines
+
+
+def _page_labels(reader) -> list[str | None]:
+    """The printed label of each page where the PDF defines /PageLabels, else None for every page."""
+    root = reader.trailer["/Root"]
+    if "/PageLabels" not in root:
+        return [None] * len(reader.pages)
+    return list(reader.page_labels)
+
+
+def _outline(reader) -> list[tuple[int, str, int, float | None]]:
+    """(level, title, page index, top of the destination or None) for every outline entry, in order."""
+    entries: list[tuple[int, str, int, float | None]] = []
+
+    def walk(items, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item)
+            except Exception:  # noqa: BLE001 - an entry pointing nowhere is skipped, not fatal
+                continue
+            title = " ".join(str(item.title or "").split())
+            if page is None or page < 0 or not title:
+                continue
+            top = item.get("/Top")
+            entries.append((level, title, page, float(top) if isinstance(top, (int, float)) else None))
+
+    walk(reader.outline, 1)
+    return entries
+
+
+def _metadata_title(reader) -> str | None:
+    try:
+        title = " ".join(str((reader.metadata or {}).get("/Title") or "").split())
+    except Exception:  # noqa: BLE001 - broken metadata only costs the title
+        return None
+    return title if title and not _UNHELPFUL_TITLES.match(title) else None
+
+
+def _edge_indexes(lines: list[_Line]) -> list[tuple[str, int]]:
+    """("top", i) and ("bottom", i) for the lines near the page's top and bottom."""
+    count = len(lines)
+    top = [("top", i) for i in range(min(EDGE_LINES, count))]
+    bottom = [("bottom", i) for i in range(max(count - EDGE_LINES, EDGE_LINES if count > EDGE_LINES else 0), count)]
+    return top + bottom
+
+
+def _running_key(text: str) -> str:
+    return " ".join(_ROMAN_OR_DIGITS.sub(" ", text.lower()).split())
+
+
+def _drop_running_lines(pages: list[list[_Line]], labels: list[str | None]) -> None:
+    """Remove bare page numbers and headers or footers that come back on several pages (in place)."""
+    seen: dict[tuple[str, str], set[int]] = {}
+    for number, lines in enumerate(pages):
+        for edge, index in _edge_indexes(lines):
+            seen.setdefault((edge, _running_key(lines[index].text)), set()).add(number)
+    needed = min(MIN_RUNNING_PAGES, max(2, len(pages)))
+    large = _body_size(pages) * HEADING_SIZE_RATIO  # a title page repeating the running header keeps its title
+    for number, lines in enumerate(pages):
+        doomed = set()
+        for edge, index in _edge_indexes(lines):
+            text = lines[index].text
+            key = _running_key(text)
+            pages_with_it = len(seen[(edge, key)]) if key else 0
+            # "Chapter 2: Syntax 7" on a chapter's two pages: it carries the page's own number
+            numbered = pages_with_it >= 2 and _carries_page_number(text, number + 1, labels[number])
+            repeated = (pages_with_it >= needed or numbered) and lines[index].size < large
+            if _PAGE_NUMBER.match(text) or text == labels[number] or repeated:
+                doomed.add(index)
+        pages[number] = [line for i, line in enumerate(lines) if i not in doomed]
+
+
+def _carries_page_number(text: str, number: int, label: str | None) -> bool:
+    words = text.split()
+    marks = {str(number), label} if label else {str(number)}
+    return len(words) > 1 and (words[0] in marks or words[-1] in marks)
+
+
+def _comparable(text: str) -> str:
+    return re.sub(r"\W+", "", text.lower())
+
+
+def _headings_from_outline(
+    pages: list[list[_Line]], outline: list[tuple[int, str, int, float | None]]
+) -> dict[tuple[int, int], list[_Heading]]:
+    """Place each outline entry on its page: on the lines that print its title, else where its destination points."""
+    headings: dict[tuple[int, int], list[_Heading]] = {}
+    taken: set[tuple[int, int]] = set()
+    for level, title, page, top in outline:
+        if page >= len(pages):
+            continue
+        lines = pages[page]
+        start = 0
+        if top is not None:
+            start = next((i for i, line in enumerate(lines) if line.y <= top + 2), len(lines))
+        wanted = _comparable(title)
+        position, used, printed = start, 0, title
+        for first in range(start, min(start + 6, len(lines))):
+            joined = ""
+            for last in range(first, min(first + 3, len(lines))):
+                if (page, last) in taken:
+                    break
+                joined += _comparable(lines[last].text)
+                bare = _comparable(_NUMBER_PREFIX.sub("", " ".join(line.text for line in lines[first : last + 1])))
+                if joined == wanted or bare == wanted:
+                    position, used = first, last - first + 1
+                    printed = " ".join(line.text for line in lines[first : last + 1])
+                    break
+                if not (wanted.startswith(joined) or wanted.startswith(bare)):
+                    break
+            if used:
+                break
+        taken.update((page, i) for i in range(position, position + used))
+        headings.setdefault((page, position), []).append(_Heading(level, printed, used))
+    return headings
+
+
+def _headings_from_fonts(pages: list[list[_Line]]) -> dict[tuple[int, int], list[_Heading]]:
+    """Headings without an outline: short lines set larger than the body, or numbered and bold."""
+    body = _body_size(pages)
+    found: list[tuple[int, int, str, tuple[float, int]]] = []  # page, line, title, level key
+    for page, lines in enumerate(pages):
+        for index, line in enumerate(lines):
+            text = line.text
+            if len(text) > MAX_HEADING_CHARS or len(text.split()) > MAX_HEADING_WORDS or text.endswith((".", ",", ";")):
+                continue
+            if not any(ch.isalpha() for ch in text):
+                continue
+            numbered = _NUMBERED.match(text)
+            larger = line.size >= body * HEADING_SIZE_RATIO
+            if not (larger or (numbered and (line.bold or line.size > body + 0.5))):
+                continue
+            depth = numbered.group(1).count(".") + 1 if numbered else 0
+            previous = found[-1] if found else None
+            if previous and previous[0] == page and previous[1] == index - 1 and not numbered:
+                if previous[3][0] == -line.size:  # the second line of a long heading
+                    found[-1] = (page, index, previous[2] + " " + text, previous[3])
+                    found.append((page, index, "", previous[3]))
+                    continue
+            found.append((page, index, text, (-line.size, depth)))
+    levels = {key: rank + 1 for rank, key in enumerate(sorted({key for *_, key in found}))}
+    headings: dict[tuple[int, int], list[_Heading]] = {}
+    for page, index, title, key in found:
+        if title:
+            lines_taken = 1 + sum(1 for p, i, t, _ in found if p == page and i > index and not t and i - index <= 3)
+            first = index - lines_taken + 1
+            headings.setdefault((page, first), []).append(_Heading(levels[key], title, lines_taken))
+    return headings
+
+
+def _first_page_title(pages: list[list[_Line]]) -> str | None:
+    """The largest text on the first page with text, when it is a short line set larger than the body."""
+    body = _body_size(pages)
+    for lines in pages:
+        if not lines:
+            continue
+        largest = max(lines, key=lambda line: line.size)
+        if largest.size >= body * HEADING_SIZE_RATIO and len(largest.text) <= MAX_HEADING_CHARS:
+            return largest.text
+        return None
+    return None
+
+
+def _body_size(pages: list[list[_Line]]) -> float:
+    """The font size that sets the most characters."""
+    sizes: Counter = Counter()
+    for lines in pages:
+        for line in lines:
+            sizes[line.size] += len(line.text)
+    return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _assemble(
+    assembler: DocumentAssembler,
+    pages: list[list[_Line]],
+    labels: list[str | None],
+    headings: dict[tuple[int, int], list[_Heading]],
+) -> None:
+    """Feed pages, headings and lines to the assembler, joining words hyphenated at line ends."""
+    events: list[tuple[str, object]] = []
+    for page, lines in enumerate(pages):
+        events.append(("page", (page + 1, labels[page])))
+        skip = 0
+        for index in range(len(lines) + 1):
+            for heading in headings.get((page, index), []):
+                events.append(("heading", heading))
+                skip = max(skip, heading.line_count)
+            if index == len(lines):
+                break
+            if skip:
+                skip -= 1
+                continue
+            events.append(("line", lines[index].text))
+    vocabulary = Counter(word.lower() for kind, text in events if kind == "line" for word in _WORDS.findall(text))
+    continues = False
+    for position, (kind, value) in enumerate(events):
+        if kind == "page":
+            assembler.start_page(*value)
+        elif kind == "heading":
+            assembler.heading(value.level, value.title)
+            continues = False
+        else:
+            following = next((v for k, v in events[position + 1 :] if k != "page"), None)
+            text, joins_next = _unhyphenate(value, following, vocabulary)
+            (assembler.join if continues else assembler.line)(text)
+            continues = joins_next
+
+
+def _unhyphenate(text: str, following: object, vocabulary: Counter) -> tuple[str, bool]:
+    """(text to write, whether the next line continues its last word) for a line ending in a hyphen.
+
+    The next line must go on in lower case (or both halves be capitals, as in
+    "SE-QUENCE"). The hyphen goes unless the document writes the hyphenated
+    form more often than the closed one ("well-known" stays, "infor-mation"
+    becomes "information").
+    """
+    hyphen = _HYPHENATED_END.search(text)
+    next_word = _LEADING_WORD.match(following) if hyphen and isinstance(following, str) else None
+    if not next_word:
+        return text, False
+    head, tail = hyphen.group(1), next_word.group(1)
+    if not (tail[:1].islower() or (head.isalpha() and head.isupper() and tail.isalpha() and tail.isupper())):
+        return text, False
+    compound, closed = f"{head}-{tail}".lower(), f"{head}{tail}".lower()
+    if text.endswith("\u00ad") or vocabulary[compound] <= vocabulary[closed]:
+        return text[:-1], True
+    return text, True
