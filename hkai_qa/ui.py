@@ -276,4 +276,3 @@ def launch(app: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
         print(f"hkai-qa: chat on {url} (Ctrl+C to stop)", flush=True)
         app.block_thread()
     return url
-
