@@ -145,14 +145,14 @@ def serve(
             f"Set {TOKEN_VARIABLE} to require a bearer token.",
             file=sys.stderr,
         )
-    app = create_app(qa, examples=examples, token=token, cors_origins=cors_origins)
-    sock = listen(host, port)
+    sock = listen(host, port)  # first: a port in use is reported before the app is built
     url = _url(host, sock.getsockname()[1])
 
     def announce() -> None:
         print(f"hkai-qa: chat on {url}, JSON API on {url}/api (docs: {url}/docs). Ctrl+C to stop.", flush=True)
 
     try:
+        app = create_app(qa, examples=examples, token=token, cors_origins=cors_origins)
         _server(app, announce).run(sockets=[sock])
     finally:
         sock.close()
