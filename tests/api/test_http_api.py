@@ -139,3 +139,13 @@ def test_32_concurrent_requests_all_come_back_right(server_url):
     with ThreadPoolExecutor(max_workers=32) as pool:
         results = list(pool.map(ask, questions))
     assert results == questions
+
+
+def test_the_chat_page_refuses_huge_bodies_too(server_url):
+    """Gradio's own endpoints read whatever they are sent; here they stop at 4 MB (issue 17 item 12)."""
+    huge = b'{"data": ["' + b"x" * (5 * 1024 * 1024) + b'"]}'
+    response = httpx.post(
+        f"{server_url}/gradio_api/call/ask", content=huge, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "over the limit of 4,096 KB" in response.json()["detail"]
