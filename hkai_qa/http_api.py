@@ -5,19 +5,21 @@ and session protocol. Every mistake in a request is a 4xx whose JSON `detail` is
 library's own message; the server never answers a bad request with a 500.
 
 Questions are CPU-bound, so answering more of them at once than there are cores
-only slows every one down. `WorkLimit` answers at most `workers` at once (one per
-core by default) in worker threads, lets at most `queue_limit` more wait in order,
-and turns anything beyond that away at once with 503 and Retry-After instead of
-letting every client's wait grow without bound.
+only slows every one down. `QuestionQueue` runs one worker per core (by default),
+each answering in a thread the questions waiting for it, several in one batch when
+several wait; at most `queue_limit` wait, and anything beyond that is turned away at
+once with 503 and Retry-After instead of letting every client's wait grow without bound.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import os
-from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
@@ -25,7 +27,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from hkai_qa import QA, HkaiQaError, __version__
+from hkai_qa import QA, Answer, HkaiQaError, __version__
 from hkai_qa.errors import did_you_mean
 
 # A question is at most 2,000 characters: anything near this size is not a question, and
@@ -37,14 +39,15 @@ PAGE_BODY_LIMIT = 4 * 1024 * 1024
 # How many questions may wait for a worker before the API says 503: enough for a burst
 # from a few dozen clients, few enough that a waiting client hears back in seconds.
 QUEUE_LIMIT = 64
+# Questions answered in one call when that many wait: past a few dozen a batch saves little
+# more per question and only delays the first asker in it.
+MAX_BATCH = 16
 RETRY_AFTER_SECONDS = 1
 TOKEN_VARIABLE = "HKAI_QA_TOKEN"
 MODES = ("hybrid", "dense", "bm25")
 ASK_FIELDS = ("question", "k", "mode")
 GOVERNMENT_EXAMPLE = "How does the government support AI?"
 EXAMPLE_REQUEST = '{"question": "How does the government support AI?", "k": 3}'
-
-Result = TypeVar("Result")
 
 
 class ApiError(Exception):
@@ -64,42 +67,99 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-class WorkLimit:
-    """At most `workers` calls run at once in worker threads and `queue_limit` more wait; more get 503.
+class QuestionQueue:
+    """Questions wait here in order; `workers` tasks answer them, several at a time when several wait.
 
-    Lives on one event loop, so its counts need no lock.
+    `answer_batch(key, items)` answers items that share a key (the QA and k) in one call,
+    returning one result or exception per item; encoding and searching a batch costs far
+    less per question than one by one, so under load the server keeps up instead of
+    falling behind. A lone question is answered at once, never held back for company.
+    At most `queue_limit` questions wait for a busy worker; past that `submit` refuses with 503. Lives on
+    one event loop, so it needs no lock.
     """
 
-    def __init__(self, workers: int | None = None, queue_limit: int = QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        answer_batch: Callable[[Hashable, list[Any]], list[Any]],
+        workers: int | None = None,
+        queue_limit: int = QUEUE_LIMIT,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.answer_batch = answer_batch
         self.workers = workers or available_cores()
         self.queue_limit = queue_limit
-        self._admitted = 0
-        self._limiter: anyio.CapacityLimiter | None = None
-
-    @property
-    def in_flight(self) -> int:
-        return min(self._admitted, self.workers)
+        self.max_batch = max_batch
+        self.in_flight = 0
+        self._busy = 0  # workers answering a batch
+        self._pending: deque[tuple[Hashable, Any, asyncio.Future]] = deque()
+        self._arrived: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task] = []
 
     @property
     def waiting(self) -> int:
-        return max(self._admitted - self.workers, 0)
+        return len(self._pending)
 
-    async def run(self, function: Callable[..., Result], *args: Any) -> Result:
-        """`function(*args)` in a worker thread once one is free; ApiError 503 when the queue is full."""
-        if self._admitted >= self.workers + self.queue_limit:
+    async def submit(self, key: Hashable, item: Any) -> Any:
+        """The answer to `item` once a worker has it; ApiError 503 when the queue is full."""
+        idle_workers = self.workers - self._busy
+        if len(self._pending) >= self.queue_limit + idle_workers:
             raise ApiError(
                 503,
-                f"the server is busy: {self.workers} questions are being answered and {self.waiting} are waiting. "
+                f"the server is busy: {self.in_flight} questions are being answered and {self.waiting} are waiting. "
                 f"Try again in {RETRY_AFTER_SECONDS} s.",
                 {"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-        if self._limiter is None:  # created on the serving loop, not at import
-            self._limiter = anyio.CapacityLimiter(self.workers)
-        self._admitted += 1
+        if not self._tasks:  # started on the serving loop, not at import
+            self._arrived = asyncio.Event()
+            self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
+        answer = asyncio.get_running_loop().create_future()
+        self._pending.append((key, item, answer))
+        self._arrived.set()
+        return await answer
+
+    async def _work(self) -> None:
+        while True:
+            while not self._pending:
+                self._arrived.clear()
+                await self._arrived.wait()
+            key, item, answer = self._pending.popleft()
+            batch = [(item, answer)]
+            for waiting in [w for w in self._pending if w[0] == key][: self.max_batch - 1]:
+                self._pending.remove(waiting)
+                batch.append(waiting[1:])
+            self.in_flight += len(batch)
+            self._busy += 1
+            try:
+                results = await anyio.to_thread.run_sync(self.answer_batch, key, [item for item, _ in batch])
+            except Exception as error:  # a bug, not a bad question: every asker gets it
+                results = [error] * len(batch)
+            finally:
+                self.in_flight -= len(batch)
+                self._busy -= 1
+            for (_, answer), result in zip(batch, results, strict=True):
+                if answer.done():  # the client went away
+                    continue
+                if isinstance(result, BaseException):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(result)
+
+
+def answer_batch(key: tuple[QA, int], questions: list[Any]) -> list[Answer | Exception]:
+    """`QA.ask_many` for questions that share a QA and k; when one is unusable, each is asked alone for its own."""
+    qa, k = key
+    try:
+        return list(qa.ask_many(questions, k=k))
+    except (HkaiQaError, ValueError) as error:
+        if len(questions) == 1:
+            return [error]
+    results: list[Answer | Exception] = []
+    for question in questions:
         try:
-            return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
-        finally:
-            self._admitted -= 1
+            results.append(qa.ask(question, k=k))
+        except (HkaiQaError, ValueError) as error:
+            results.append(error)
+    return results
 
 
 class BodyLimit:
@@ -221,7 +281,7 @@ def create_api(
     """
     from fastapi.middleware.cors import CORSMiddleware
 
-    work = WorkLimit(workers, queue_limit)
+    work = QuestionQueue(answer_batch, workers, queue_limit)
     by_mode = {qa.mode: qa}
     errors = {422: {"model": ErrorOut}, 413: {"model": ErrorOut}, 503: {"model": ErrorOut}}
     if token:
@@ -278,7 +338,9 @@ def create_api(
             selected = by_mode.get(mode) if isinstance(mode, str) else None
             if selected is None:
                 selected = by_mode[mode] = qa.with_mode(mode)
-            answer = await work.run(selected.ask, question, k)
+            if type(k) is not int:  # the library refuses it before any work: its message, at once
+                selected.ask(question, k)
+            answer = await work.submit((selected, k), question)
         except (HkaiQaError, ValueError) as error:
             raise ApiError(422, str(error)) from None
         return JSONResponse(answer.to_dict())
