@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,milvus]'
+	$(PY) -m pip install --quiet -e '.[test,milvus,mcp,langchain]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

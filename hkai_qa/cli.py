@@ -60,10 +60,30 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     corpus_options(ask)
 
-    serve = commands.add_parser("serve", help="open the chat UI in the browser (Gradio)")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the chat UI and the JSON API (/api/ask, /docs) on one port",
+        epilog="With $HKAI_QA_TOKEN set, the JSON API wants 'Authorization: Bearer <token>'. See docs/http-api.md.",
+    )
     corpus_options(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
     serve.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    serve.add_argument(
+        "--cors",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="let web pages from ORIGIN (e.g. https://app.example.org) call the JSON API; repeatable (default: none)",
+    )
+
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve search over the documents to AI agents (Model Context Protocol, stdio)",
+        epilog="Needs the extra: pip install 'hkai-qa[mcp]'. See docs/mcp.md.",
+    )
+    corpus_options(mcp)
+    mcp.add_argument("--http", metavar="PORT", type=int, default=None, help="serve streamable HTTP on PORT, not stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="address for --http (default: 127.0.0.1, this machine)")
 
     calibrate = commands.add_parser(
         "calibrate", help="fit the 'not in the documents' thresholds on labelled questions, store them in the index"
@@ -171,6 +191,11 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "serve":
         return _serve(args)
+    if args.command == "mcp":
+        from hkai_qa.mcp_server import run
+
+        run(corpus=args.corpus, index=args.index, model=args.model, http_port=args.http, host=args.host, **_mode(args))
+        return 0
     if args.command == "eval":
         return _evaluate(args)
     if args.command == "calibrate":
@@ -181,7 +206,8 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     """Gradio is imported only here, so the other commands stay quick to start."""
     from hkai_qa import QA, HkaiQaError
-    from hkai_qa.ui import ARTICLE_EXAMPLES, DEFAULT_PORT, serve
+    from hkai_qa.server import serve
+    from hkai_qa.ui import ARTICLE_EXAMPLES, DEFAULT_PORT
 
     port = args.port
     if port is None:
@@ -193,7 +219,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise HkaiQaError(f"port {port} is out of range. Pass a port between 1 and 65535, e.g. --port 7860.")
     qa = QA(args.corpus, args.index, model=args.model, **_mode(args))
     bundled = args.corpus is None and args.index is None
-    serve(qa, host=args.host, port=port, examples=ARTICLE_EXAMPLES if bundled else ())
+    serve(qa, host=args.host, port=port, examples=ARTICLE_EXAMPLES if bundled else (), cors_origins=args.cors)
     return 0
 
 

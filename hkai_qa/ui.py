@@ -5,7 +5,8 @@ text with its best-matching sentence highlighted). Everything that reaches the
 page from a corpus or a person is HTML-escaped here, so a corpus holding
 `<script>` shows those characters and runs nothing. The same answers are served
 to programs by the `/ask` endpoint as `Answer.to_dict()`, the JSON of
-`hkai-qa ask --json`.
+`hkai-qa ask --json`. `hkai-qa serve` mounts this app beside the JSON API
+(`hkai_qa.server`); `launch` serves it alone, as Gradio does.
 """
 
 from __future__ import annotations
@@ -275,8 +276,3 @@ def launch(app: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
         print(f"hkai-qa: chat on {url} (Ctrl+C to stop)", flush=True)
         app.block_thread()
     return url
-
-
-def serve(qa: QA, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, examples: Sequence[str] = ()) -> None:
-    """Build the app for `qa` and serve it until Ctrl+C."""
-    launch(build_app(qa, examples=examples), host=host, port=port, block=True)
