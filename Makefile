@@ -6,12 +6,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-fast lint format install browser clean
+.PHONY: run test test-fast lint format install browser fonts clean
 
 run: $(STAMP)
 	$(PY) app.py
 
-test: $(STAMP) browser
+test: $(STAMP) browser fonts
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,milvus]'
+	$(PY) -m pip install --quiet -e '.[test,milvus,multilingual]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -43,6 +43,12 @@ browser:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "The UI tests need Debian's chromium: sudo apt-get install -y chromium" >&2; exit 1; fi
+
+# A CJK font, so the browser draws the Chinese examples and answers (and screenshots show real glyphs).
+fonts:
+	@if dpkg -s fonts-noto-cjk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	else echo "The UI tests need a CJK font: sudo apt-get install -y fonts-noto-cjk" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) index/*/ index/.*.lock reports tests/artifacts

@@ -29,7 +29,7 @@ from .evidence import best_sentences
 from .onnx_encoder import DEFAULT_ENCODER, make_embedder
 from .passages import Passage, split_documents
 from .rerank import PairScorer, Reranker
-from .retrieval import MODES, bm25_tokenize, build_bm25, rank_passages
+from .retrieval import MODES, bm25_tokenize, build_bm25, fusion_mode, rank_passages
 from .vector_store import (
     DEFAULT_STORE,
     FaissStore,
@@ -292,10 +292,7 @@ class QA:
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
             "bm25": {"method": "lucene", "k1": 1.5, "b": 0.75, "stemmer": "english", "stopwords": "en_plus"},
-            "abstention": {
-                "thresholds": dict(DEFAULT_THRESHOLDS),
-                "fitted_on": "built-in defaults (tests/data/hk_questions.jsonl)",
-            },
+            "abstention": self._built_in_abstention(),
             **store_manifest,
         }
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
@@ -389,20 +386,36 @@ class QA:
 
     @property
     def hybrid_alpha(self) -> float:
-        """The cosine's weight in hybrid scores: 0.8 below LARGE_CORPUS_PASSAGES passages, 0.5 from there."""
-        return HYBRID_ALPHA_LARGE if len(self.passages) >= LARGE_CORPUS_PASSAGES else HYBRID_ALPHA_SMALL
+        """The cosine's weight in hybrid scores: 0.8 below LARGE_CORPUS_PASSAGES passages, 0.5 from there.
+
+        A model whose cosines spread less (e5) brings its own pair, so BM25 keeps the same say.
+        """
+        small, large = getattr(self.embedder, "hybrid_alphas", (HYBRID_ALPHA_SMALL, HYBRID_ALPHA_LARGE))
+        return large if len(self.passages) >= LARGE_CORPUS_PASSAGES else small
 
     @property
     def threshold(self) -> float:
         """The best-hit score below which this mode says "not in the documents".
 
         A threshold fitted by `calibrate` is read from the manifest; otherwise the
-        built-in default applies, even to an index built by an older version.
+        model's built-in default applies, even to an index built by an older version.
         """
+        return self._threshold(self.mode)
+
+    def _threshold(self, mode: str) -> float:
+        built_in = self._built_in_abstention()["thresholds"]
         abstention = self.manifest.get("abstention", {})
         if str(abstention.get("fitted_on", "built-in")).startswith("built-in"):
-            return DEFAULT_THRESHOLDS[self.mode]
-        return float(abstention.get("thresholds", {}).get(self.mode, DEFAULT_THRESHOLDS[self.mode]))
+            return float(built_in[mode])
+        return float(abstention.get("thresholds", {}).get(mode, built_in[mode]))
+
+    def _built_in_abstention(self) -> dict[str, Any]:
+        """The model's own built-in thresholds (cosine scales differ between models), else MiniLM's."""
+        default = {
+            "thresholds": dict(DEFAULT_THRESHOLDS),
+            "fitted_on": "built-in defaults (tests/data/hk_questions.jsonl)",
+        }
+        return copy.deepcopy(getattr(self.embedder, "default_abstention", default))
 
     def ask(self, question: str, k: int = 3) -> Answer:
         """The `k` best passages for `question`, and whether they answer it.
@@ -426,7 +439,8 @@ class QA:
         k = min(k, len(self.passages))
         if not cleaned:
             return []
-        vectors = self.embedder.encode(cleaned)
+        # A model trained with question and passage prefixes (e5) encodes questions its own way.
+        vectors = getattr(self.embedder, "encode_query", self.embedder.encode)(cleaned)
         tokens = bm25_tokenize(cleaned)
         # One dense search for the whole list: FAISS answers a batch far faster than one by one.
         scores, ids = self._vector_store.search(vectors, max(CANDIDATE_DEPTH, k))
@@ -510,8 +524,10 @@ class QA:
         evidence_for: int | None = None,
         dense: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Answer:
+        # A question BM25 cannot read (another language than the corpus's) is ranked and judged by meaning alone.
+        mode = fusion_mode(self.mode, tokens, self._store.bm25)
         ranked = rank_passages(
-            self.mode,
+            mode,
             vector,
             tokens,
             self._vector_store,
@@ -540,7 +556,7 @@ class QA:
             for position, r in enumerate(ranked, start=1)
         ]
         notes = []
-        answerable = bool(hits) and best_score >= self.threshold
+        answerable = bool(hits) and best_score >= self._threshold(mode)
         missing = missing_answer_type(question, [h.text for h in hits[:ANSWER_TYPE_WINDOW]])
         if answerable and missing:
             answerable = False
@@ -548,7 +564,7 @@ class QA:
         if _has_cjk(question) and self.embedder.spec.is_default:
             notes.append(
                 "The default model reads English only: these hits come mostly from matching words. "
-                "For other languages, build with a multilingual model: --model paraphrase-multilingual-MiniLM-L12-v2."
+                "For other languages, build with a multilingual model: --model multilingual-e5-small."
             )
         return Answer(question=question, hits=hits, answerable=answerable, notes=notes, best_score=best_score)
 
