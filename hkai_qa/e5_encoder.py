@@ -10,6 +10,7 @@ MiniLM's, so it brings its own built-in abstention thresholds.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from functools import cached_property
@@ -68,7 +69,17 @@ def _load_engine() -> E5:
                 raise ModelError(
                     f"model {MODEL_NAME} needs the multilingual extra, which is not installed. Run: {INSTALL_HINT}"
                 ) from None
-            _engine = E5(variant="original")
+            # OpenMP reads its settings once, when the engine's own libgomp loads. Threads that spin
+            # while waiting made two threads several times slower than one on a busy machine (each
+            # parallel region waits for its slowest thread); sleeping ones never did worse than one.
+            # A user's own OMP_WAIT_POLICY wins; nothing else in the process sees the change.
+            saved = os.environ.get("OMP_WAIT_POLICY")
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            try:
+                _engine = E5(variant="original")
+            finally:
+                if saved is None:
+                    del os.environ["OMP_WAIT_POLICY"]
         return _engine
 
 

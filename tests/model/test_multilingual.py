@@ -85,6 +85,10 @@ def test_chinese_question_finds_its_section_without_the_english_only_note(e5_qa)
     assert not any("English only" in note for note in answer.notes)
     # BM25 cannot read it (one bigram, 香港, is in the article): ranked and scored by the cosine alone.
     assert answer.best_score == pytest.approx(answer.hits[0].dense_score, abs=1e-6)
+    assert any(f"dense threshold {THRESHOLDS['dense']:.3f}" in note for note in answer.notes)
+    # An English question is fused as before, with no such note.
+    english = e5_qa.ask("How does the government support AI?")
+    assert english.hits[0].section == "Government Support" and english.notes == []
 
 
 def test_chinese_off_topic_question_is_flagged(e5_qa):
