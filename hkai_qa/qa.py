@@ -563,12 +563,12 @@ class QA:
             notes.append(f"The question asks for a {missing}, and none of the best passages gives one.")
         if mode != self.mode:
             notes.append(
-                "BM25 found none of this question's words in the documents (another language?), so it was "
+                "Few of this question's words occur in the documents (another language?), so it was "
                 f"ranked by meaning alone and judged against the dense threshold {self._threshold(mode):.3f}."
             )
         if _has_cjk(question) and self.embedder.spec.is_default:
             notes.append(
-                "The default model reads English only: these hits come mostly from matching words. "
+                "The default model reads English only: these hits may be unrelated. "
                 "For other languages, build with a multilingual model: --model multilingual-e5-small."
             )
         return Answer(question=question, hits=hits, answerable=answerable, notes=notes, best_score=best_score)
