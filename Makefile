@@ -6,12 +6,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-fast lint format install browser formats-tools clean
+.PHONY: run test test-fast lint format install browser formats-tools fonts clean
 
 run: $(STAMP)
 	$(PY) app.py
 
-test: $(STAMP) browser formats-tools
+test: $(STAMP) browser formats-tools fonts
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,milvus,mcp,langchain]'
+	$(PY) -m pip install --quiet -e '.[test,milvus,mcp,langchain,multilingual]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -53,6 +53,12 @@ formats-tools:
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc >/dev/null; \
 	else echo "The format tests need: sudo apt-get install -y --no-install-recommends pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc" >&2; exit 1; fi
+
+# A CJK font, so the browser draws the Chinese examples and answers (and screenshots show real glyphs).
+fonts:
+	@if dpkg -s fonts-noto-cjk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	else echo "The UI tests need a CJK font: sudo apt-get install -y fonts-noto-cjk" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) index/*/ index/.*.lock reports tests/artifacts

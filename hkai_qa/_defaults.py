@@ -32,6 +32,10 @@ CANDIDATE_DEPTH = 100  # passages each ranking contributes before fusion
 DEFAULT_KS = (1, 3, 5, 10)  # hit@k cut-offs of an evaluation
 
 
-def hybrid_alpha(passage_count: int) -> float:
-    """The cosine's weight in hybrid scores for an index of `passage_count` passages."""
-    return HYBRID_ALPHA_LARGE if passage_count >= LARGE_CORPUS_PASSAGES else HYBRID_ALPHA_SMALL
+def hybrid_alpha(passage_count: int, alphas: tuple[float, float] | None = None) -> float:
+    """The cosine's weight in hybrid scores for an index of `passage_count` passages.
+
+    `alphas` (small corpus, large corpus) is a model's own pair; MiniLM's when None.
+    """
+    small, large = alphas or (HYBRID_ALPHA_SMALL, HYBRID_ALPHA_LARGE)
+    return large if passage_count >= LARGE_CORPUS_PASSAGES else small

@@ -122,15 +122,17 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def threshold_for(manifest: dict[str, Any], mode: str) -> float:
-    """The best-hit score below which `mode` abstains: fitted by `calibrate` (in the manifest), else the default.
+def threshold_for(manifest: dict[str, Any], mode: str, built_in: dict[str, float] | None = None) -> float:
+    """The best-hit score below which `mode` abstains: fitted by `calibrate` (in the manifest), else built in.
 
-    The built-in default applies even to an index an older version built with other defaults.
+    `built_in` is the model's own defaults (cosine scales differ between models), MiniLM's
+    when None; they apply even to an index an older version built with other defaults.
     """
+    built_in = built_in or DEFAULT_THRESHOLDS
     abstention = manifest.get("abstention", {})
     if str(abstention.get("fitted_on", "built-in")).startswith("built-in"):
-        return DEFAULT_THRESHOLDS[mode]
-    return float(abstention.get("thresholds", {}).get(mode, DEFAULT_THRESHOLDS[mode]))
+        return float(built_in[mode])
+    return float(abstention.get("thresholds", {}).get(mode, built_in[mode]))
 
 
 def has_cjk(text: str) -> bool:
@@ -139,8 +141,14 @@ def has_cjk(text: str) -> bool:
 
 
 ENGLISH_ONLY_NOTE = (
-    "The default model reads English only: these hits come mostly from matching words. "
-    "For other languages, build with a multilingual model: --model paraphrase-multilingual-MiniLM-L12-v2."
+    "The default model reads English only: these hits may be unrelated. "
+    "For other languages, build with a multilingual model: --model multilingual-e5-small."
+)
+
+
+MEANING_ALONE_NOTE = (
+    "Few of this question's words occur in the documents (another language?), so it was "
+    "ranked by meaning alone and judged against the dense threshold {threshold:.3f}."
 )
 
 
@@ -173,6 +181,7 @@ def assemble(
     evidence_for: int | None = None,
     rerank_scores: dict[int, float] | None = None,
     english_only: bool = False,
+    notes: Sequence[str] = (),
 ) -> Answer:
     """The Answer for `question` from its ranked passages.
 
@@ -193,7 +202,7 @@ def assemble(
         )
         for position, r in enumerate(ranked[:k], start=1)
     ]
-    notes = []
+    notes = list(notes)
     answerable = bool(hits) and best_score >= threshold
     missing = missing_answer_type(question, [h.text for h in hits[:ANSWER_TYPE_WINDOW]])
     if answerable and missing:

@@ -8,6 +8,7 @@ by `index_store.write_index`, which swaps the new folder in whole.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -93,6 +94,14 @@ class Location:
     index_dir: Path
     store_spec: StoreSpec
     model: str | None
+
+
+def built_in_abstention(embedder: Any) -> dict[str, Any]:
+    """The embedder's own built-in thresholds (cosine scales differ between models), else MiniLM's."""
+    own = getattr(embedder, "default_abstention", None)
+    if own is not None:
+        return copy.deepcopy(own)
+    return {"thresholds": dict(DEFAULT_THRESHOLDS), "fitted_on": DEFAULT_THRESHOLDS_SOURCE}
 
 
 def locate(
@@ -259,7 +268,7 @@ class Builder:
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
             "bm25": dict(BM25_PARAMETERS),
-            "abstention": {"thresholds": dict(DEFAULT_THRESHOLDS), "fitted_on": DEFAULT_THRESHOLDS_SOURCE},
+            "abstention": built_in_abstention(self.embedder),
             **store_manifest,
         }
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)

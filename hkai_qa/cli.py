@@ -33,7 +33,11 @@ def _parser() -> argparse.ArgumentParser:
         if corpus_flag:
             command.add_argument("--corpus", metavar="PATH", help="a .txt/.md file, a folder, or a BEIR corpus")
         command.add_argument("--index", metavar="DIR", help="index folder (default: one per corpus under index/)")
-        command.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: all-MiniLM-L6-v2)")
+        command.add_argument(
+            "--model",
+            metavar="NAME_OR_PATH",
+            help="embedding model (default: all-MiniLM-L6-v2; multilingual-e5-small reads Chinese and ~100 languages)",
+        )
         command.add_argument("--mode", choices=MODES, default=None, help=f"retrieval mode (default: {DEFAULT_MODE})")
         command.add_argument(
             "--encoder",
@@ -97,7 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--corpus", metavar="PATH", help="the corpus to answer from (a BEIR folder brings its own)")
     evaluate.add_argument("--index", metavar="DIR", help="index folder (default: one per corpus under index/)")
-    evaluate.add_argument("--model", metavar="NAME_OR_PATH", help="embedding model (default: all-MiniLM-L6-v2)")
+    evaluate.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="embedding model (default: all-MiniLM-L6-v2; multilingual-e5-small reads Chinese and ~100 languages)",
+    )
     evaluate.add_argument(
         "--mode", type=_modes, default=None, help="hybrid, dense, bm25, a comma list, or all: one report per mode"
     )
@@ -207,7 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
     """Gradio is imported only here, so the other commands stay quick to start."""
     from hkai_qa import QA, HkaiQaError
     from hkai_qa.server import serve
-    from hkai_qa.ui import ARTICLE_EXAMPLES, DEFAULT_PORT
+    from hkai_qa.ui import DEFAULT_PORT, article_examples
 
     port = args.port
     if port is None:
@@ -219,7 +227,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise HkaiQaError(f"port {port} is out of range. Pass a port between 1 and 65535, e.g. --port 7860.")
     qa = QA(args.corpus, args.index, model=args.model, **_mode(args))
     bundled = args.corpus is None and args.index is None
-    serve(qa, host=args.host, port=port, examples=ARTICLE_EXAMPLES if bundled else (), cors_origins=args.cors)
+    serve(qa, host=args.host, port=port, examples=article_examples(qa) if bundled else (), cors_origins=args.cors)
     return 0
 
 

@@ -13,43 +13,20 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from .documents import HEADING_PATH_SEPARATOR, Document, Section, title_from_filename
 from .errors import CorpusError
+from .readers import BINARY_SUFFIXES  # read as bytes and parsed by hkai_qa.readers
 
 TEXT_SUFFIXES = (".txt", ".text")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 JSONL_SUFFIXES = (".jsonl",)
-# Read as bytes and parsed by hkai_qa.readers (PDF, HTML, Word).
-BINARY_SUFFIXES = (".pdf", ".html", ".htm", ".docx")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + MARKDOWN_SUFFIXES + JSONL_SUFFIXES + BINARY_SUFFIXES
 
 MAX_HEADING_CHARS = 100
 MAX_HEADING_WORDS = 16
-HEADING_PATH_SEPARATOR = " › "
-
-
-@dataclass(frozen=True)
-class Section:
-    """A heading and the span of its body in the document text."""
-
-    heading: str
-    start: int
-    end: int
-    # Paged formats (PDF): (offset from `start`, physical 1-based page, printed page label) for every
-    # page that starts inside this section, the first at offset 0; empty for formats without pages.
-    pages: tuple[tuple[int, int, str | None], ...] = ()
-
-
-@dataclass
-class Document:
-    """One document: its id, the file it came from, its text and its sections."""
-
-    doc_id: str
-    source: str
-    text: str
-    sections: list[Section] = field(default_factory=list)
 
 
 @dataclass
@@ -133,7 +110,7 @@ def parse_file(text: str, source: str, suffix: str) -> list[Document]:
     if suffix in JSONL_SUFFIXES:
         return parse_beir_jsonl(text, source)
     doc_id = source
-    title = _title_from_filename(source)
+    title = title_from_filename(source)
     if suffix in MARKDOWN_SUFFIXES:
         sections = markdown_sections(text, title)
     else:
@@ -163,12 +140,6 @@ def _decode(file: Path, data: bytes) -> str:
         raise CorpusError(
             f"{file} is not valid UTF-8 (bad byte at offset {error.start}). Re-save it as UTF-8, or remove it."
         ) from None
-
-
-def _title_from_filename(source: str) -> str:
-    stem = Path(source).stem
-    words = re.sub(r"[_\-]+", " ", stem).strip()
-    return words[:1].upper() + words[1:] if words else source
 
 
 # --- plain text -------------------------------------------------------------------------------

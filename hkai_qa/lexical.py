@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import bm25s
 
 
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 
 
 def _cjk_bigrams(match: re.Match) -> str:
@@ -52,7 +52,7 @@ def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
 
         _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
     words = [
-        [w for w in _TOKEN.findall(_CJK_RUN.sub(_cjk_bigrams, fold(text)).lower()) if w not in _STOPWORDS]
+        [w for w in _TOKEN.findall(CJK_RUN.sub(_cjk_bigrams, fold(text)).lower()) if w not in _STOPWORDS]
         for text in texts
     ]
     known = _STEMS  # only ever grows, so a word found here stays found

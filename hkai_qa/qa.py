@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import index_store
 from ._defaults import CANDIDATE_DEPTH, DEFAULT_ENCODER, DEFAULT_K, DEFAULT_KS, DEFAULT_MODE, MODES, hybrid_alpha
-from .answer import Answer, assemble, check_k, check_mode, check_question, rerank, threshold_for
-from .build import Builder, LoadedIndex, Notify, locate, log_notice, model_cache, open_index
+from .answer import MEANING_ALONE_NOTE, Answer, assemble, check_k, check_mode, check_question, rerank, threshold_for
+from .build import Builder, LoadedIndex, Notify, built_in_abstention, locate, log_notice, model_cache, open_index
 from .errors import CorpusError, QuestionError
 from .lexical import bm25_ceiling, bm25_tokenize
 from .onnx_encoder import make_embedder
-from .ranking import rank_passages
+from .ranking import fusion_mode, rank_passages
 from .rerank import PairScorer, Reranker
 from .stores import parse_store
 
@@ -153,16 +153,20 @@ class QA:
     @property
     def hybrid_alpha(self) -> float:
         """The cosine's weight in hybrid scores (`_defaults.hybrid_alpha` of the passage count)."""
-        return hybrid_alpha(len(self.passages))
+        # A model whose cosines spread less (e5) brings its own pair, so BM25 keeps the same say.
+        return hybrid_alpha(len(self.passages), getattr(self.embedder, "hybrid_alphas", None))
 
     @property
     def threshold(self) -> float:
         """The best-hit score below which this mode says "not in the documents".
 
         A threshold fitted by `calibrate` is read from the manifest; otherwise the
-        built-in default applies, even to an index built by an older version.
+        model's built-in default applies, even to an index built by an older version.
         """
-        return threshold_for(self.manifest, self.mode)
+        return self._threshold(self.mode)
+
+    def _threshold(self, mode: str) -> float:
+        return threshold_for(self.manifest, mode, built_in_abstention(self.embedder)["thresholds"])
 
     # --- asking -------------------------------------------------------------------------------------
 
@@ -190,7 +194,8 @@ class QA:
         k = min(k, len(self.passages))
         if not cleaned:
             return []
-        vectors = self.embedder.encode(cleaned)
+        # A model trained with question and passage prefixes (e5) encodes questions its own way.
+        vectors = getattr(self.embedder, "encode_query", self.embedder.encode)(cleaned)
         tokens = bm25_tokenize(cleaned)
         # One dense search for the whole list: FAISS answers a batch far faster than one by one.
         scores, ids = self._vector_store.search(vectors, max(CANDIDATE_DEPTH, k))
@@ -200,8 +205,10 @@ class QA:
         ]
 
     def _answer(self, question: str, vector, tokens: list[str], k: int, evidence_for: int | None, dense) -> Answer:
+        # A question BM25 cannot read (another language than the corpus's) is ranked and judged by meaning alone.
+        mode = fusion_mode(self.mode, tokens, self._store.bm25)
         ranked = rank_passages(
-            self.mode,
+            mode,
             vector,
             tokens,
             self._vector_store,
@@ -221,13 +228,14 @@ class QA:
             ranked,
             self.passages,
             k=k,
-            threshold=self.threshold,
+            threshold=self._threshold(mode),
             best_score=best_score,
             tokens=tokens,
             weight=self._idf,
             evidence_for=evidence_for,
             rerank_scores=rerank_scores,
             english_only=self.embedder.spec.is_default,
+            notes=[] if mode == self.mode else [MEANING_ALONE_NOTE.format(threshold=self._threshold(mode))],
         )
 
     def _idf(self, token: str) -> float:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .lexical import bm25_ceiling, bm25_scores
+from .lexical import CJK_RUN, bm25_ceiling, bm25_scores
 
 if TYPE_CHECKING:
     import bm25s
@@ -74,6 +74,27 @@ class Ranked:
     bm25_coverage: float
     dense_rank: int | None
     bm25_rank: int | None
+
+
+def fusion_mode(mode: str, query_tokens: list[str], retriever: bm25s.BM25) -> str:
+    """`mode`, except "dense" for a hybrid question whose words BM25 cannot read.
+
+    That is a question none of whose tokens the corpus holds, or a mostly CJK
+    question whose CJK bigrams the corpus mostly lacks (a Chinese question over
+    English text that mentions "AI" or 香港 once). Fused, its empty lexical side
+    would only pull every score down by the same share and let a stray Latin word
+    decide the order; dense alone ranks it, and the dense threshold judges it.
+    """
+    if mode != "hybrid":
+        return mode
+    vocabulary = retriever.vocab_dict
+    known = [t for t in query_tokens if t in vocabulary]
+    if not known:
+        return "dense"
+    cjk = [t for t in query_tokens if CJK_RUN.fullmatch(t)]
+    if 2 * len(cjk) > len(query_tokens) and 2 * sum(t in vocabulary for t in cjk) < len(cjk):
+        return "dense"
+    return mode
 
 
 def rank_passages(

@@ -44,6 +44,18 @@ ARTICLE_EXAMPLES = (
     "What challenges does Hong Kong's AI ecosystem face?",
     "What is the capital of France?",
 )
+# The same in Chinese (Cantonese as written in Hong Kong), offered when the index's model reads it.
+ARTICLE_EXAMPLES_ZH = (
+    "香港政府點樣支持人工智能發展？",
+    "香港邊間大學喺AI研究方面好出名？",
+    "法國嘅首都係邊度？",
+)
+
+
+def article_examples(qa: QA) -> tuple[str, ...]:
+    """The example questions for the bundled article: the Chinese ones too with a multilingual model."""
+    return ARTICLE_EXAMPLES + (ARTICLE_EXAMPLES_ZH if getattr(qa.embedder, "multilingual", False) else ())
+
 
 CSS = """
 .hkai-header h1 { margin: 0 0 .2em 0; font-size: 1.6em; }

@@ -10,9 +10,12 @@ The parsing libraries are imported only when a file of that kind is read.
 
 from __future__ import annotations
 
-from ..corpus import BINARY_SUFFIXES, Document
+from ..documents import Document
 from ..errors import CorpusError
 from .assembly import page_span
+
+# Read as bytes and parsed here (PDF, HTML, Word).
+BINARY_SUFFIXES = (".pdf", ".html", ".htm", ".docx")
 
 __all__ = ["read_document", "page_span"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..corpus import HEADING_PATH_SEPARATOR, Document, Section
+from ..documents import HEADING_PATH_SEPARATOR, Document, Section
 
 
 @dataclass(frozen=True)

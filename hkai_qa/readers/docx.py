@@ -11,7 +11,7 @@ import io
 import re
 import zipfile
 
-from ..corpus import Document, _title_from_filename
+from ..documents import Document, title_from_filename
 from ..errors import CorpusError
 from .assembly import DocumentAssembler
 
@@ -43,7 +43,7 @@ def read_docx(data: bytes, source: str) -> Document:
             first_heading = first_heading or " ".join(text.split())
         else:
             assembler.block(text)
-    title = (word.core_properties.title or "").strip() or first_heading or _title_from_filename(source)
+    title = (word.core_properties.title or "").strip() or first_heading or title_from_filename(source)
     return assembler.document(doc_id=source, source=source, title=title)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..corpus import Document, _title_from_filename
+from ..documents import Document, title_from_filename
 from ..errors import CorpusError
 from .assembly import DocumentAssembler
 
@@ -56,7 +56,7 @@ def read_html(data: bytes, source: str) -> Document:
     walker.flush()
     if not title:
         first = tree.find(".//h1")
-        title = " ".join(first.text_content().split()) if first is not None else _title_from_filename(source)
+        title = " ".join(first.text_content().split()) if first is not None else title_from_filename(source)
     return assembler.document(doc_id=source, source=source, title=title)
 
 

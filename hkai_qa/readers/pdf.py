@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..corpus import Document, _title_from_filename
+from ..documents import Document, title_from_filename
 from ..errors import CorpusError
 from .assembly import DocumentAssembler
 
@@ -96,7 +96,7 @@ def read_pdf(data: bytes, source: str) -> Document:
     _drop_running_lines(pages, labels)
     headings = _headings_from_outline(pages, outline) if outline else _headings_from_fonts(pages)
     found_title = metadata_title or _first_page_title(pages)
-    title = found_title or _title_from_filename(source)
+    title = found_title or title_from_filename(source)
     assembler = DocumentAssembler(root=found_title)
     _assemble(assembler, pages, labels, headings)
     return assembler.document(doc_id=source, source=source, title=title)
