@@ -26,7 +26,12 @@ HEADLINES = [
         ["article", "attrs", "starlette", "scifact"],
         ["corpus", "mode", "hit@1", "hit@3", "off topic flagged", "near miss flagged", "ndcg@10"],
     ),
-    ("cold_start.md", "cold start, process start to answer", ["bare", "hkai-qa ask --json (onnx)"], ["median s", "vs bare"]),
+    (
+        "cold_start.md",
+        "cold start, process start to answer",
+        ["bare", "hkai-qa ask --json (onnx)"],
+        ["median s", "vs bare"],
+    ),
     ("query_latency_article.md", "warm QA.ask, the article", ["bare", "QA.ask, hybrid"], ["p50 ms", "p50 vs bare"]),
     (
         "server.md",
