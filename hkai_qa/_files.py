@@ -327,8 +327,11 @@ def _acquire(path: Path) -> tuple[int | None, bool]:
         except (NotADirectoryError, FileExistsError):
             raise IndexStoreError(f"{path.parent} is not a folder. Choose another --index folder.") from None
         except OSError as error:
-            if error.errno not in NOT_WRITABLE | NO_SPACE:
-                raise
+            if error.errno not in NOT_WRITABLE | NO_SPACE:  # e.g. a place no file can be made, like /proc
+                raise IndexStoreError(
+                    f"cannot make a folder or file in {path.parent} ({error.strerror or error}). "
+                    "Choose another --index folder."
+                ) from None
             try:
                 descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except OSError:

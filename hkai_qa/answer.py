@@ -7,6 +7,7 @@ passages (evidence, abstention, notes) without a model, so it is tested alone.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -94,6 +95,9 @@ class Answer:
 # --- assembly: from ranked passages to an Answer -------------------------------------------------
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_question(question: object) -> str:
     """The question, stripped, or QuestionError (a ValueError) saying what is wrong."""
     if not isinstance(question, str):
@@ -104,6 +108,12 @@ def check_question(question: object) -> str:
     if len(stripped) > MAX_QUESTION_CHARS:
         raise QuestionError(
             f"the question is {len(stripped):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. Shorten it."
+        )
+    bad = _SURROGATE.search(stripped)
+    if bad:  # what Python makes of bytes that are not UTF-8 (a mis-set terminal or file)
+        raise QuestionError(
+            f"the question is not valid text: character {bad.start() + 1} is a byte that is not UTF-8. "
+            "Type it again, or save the file it came from as UTF-8."
         )
     return stripped
 

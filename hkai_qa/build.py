@@ -55,7 +55,7 @@ def _in_checkout() -> bool:
 def index_root() -> Path:
     """Where indexes live unless told: $HKAI_QA_INDEX_ROOT, a checkout's index/, or the user cache."""
     if os.environ.get("HKAI_QA_INDEX_ROOT"):
-        return Path(os.environ["HKAI_QA_INDEX_ROOT"])
+        return _folder_setting("HKAI_QA_INDEX_ROOT")
     if _in_checkout():
         return PACKAGE_ROOT.parent / "index"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hkai-qa" / "indexes"
@@ -64,8 +64,18 @@ def index_root() -> Path:
 def model_cache() -> Path:
     """Where ONNX exports of models live, keyed by weight hash: $HKAI_QA_MODEL_CACHE, or beside the indexes."""
     if os.environ.get("HKAI_QA_MODEL_CACHE"):
-        return Path(os.environ["HKAI_QA_MODEL_CACHE"])
+        return _folder_setting("HKAI_QA_MODEL_CACHE")
     return index_root() / "models"
+
+
+def _folder_setting(variable: str) -> Path:
+    """The folder an environment variable names; IndexStoreError when it names something else, like a file."""
+    folder = Path(os.environ[variable])
+    if folder.exists() and not folder.is_dir():
+        raise IndexStoreError(
+            f"{variable}={folder} is a file, not a folder. Point {variable} at a folder, or unset it for the default."
+        )
+    return folder
 
 
 def default_index_dir(corpus: Path, store: str = DEFAULT_STORE, model: str | None = None) -> Path:

@@ -9,10 +9,13 @@ be traced back to where it came from.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +55,11 @@ def corpus_files(path: Path) -> list[Path]:
         raise CorpusError(
             f"corpus path {path} does not exist. Pass a .txt or .md file, a folder, or a BEIR corpus.jsonl."
         )
+    if not path.is_file() and not path.is_dir():
+        raise CorpusError(
+            f"corpus path {path} is {_special_kind(path)}, not a file or a folder. "
+            "Pass a .txt or .md file, a folder, or a BEIR corpus.jsonl."
+        )
     if path.is_file():
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             raise CorpusError(
@@ -76,6 +84,32 @@ def corpus_files(path: Path) -> list[Path]:
     return files
 
 
+def _special_kind(path: Path) -> str:
+    """What a path that is neither a file nor a folder is, in words."""
+    mode = path.stat().st_mode
+    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device")]
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def source_name(file: Path, base: Path) -> str:
+    """`file` relative to `base`, as it is shown and stored: a byte that is not UTF-8 in a name is written `\\xe9`.
+
+    Python keeps such bytes as lone surrogates, which no JSON writer, tokenizer or terminal accepts.
+    """
+    name = file.relative_to(base).as_posix()
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise CorpusError(
+            f"cannot read {os.fsencode(file).decode('utf-8', 'backslashreplace')} ({error.strerror or error}). "
+            "Make it readable (chmod u+r FILE) or move it out of the corpus."
+        ) from None
+
+
 def load_corpus(path: str | Path) -> Corpus:
     """Read every supported file under `path` into documents."""
     root = Path(path)
@@ -83,16 +117,25 @@ def load_corpus(path: str | Path) -> Corpus:
     base = root if root.is_dir() else root.parent
     documents: list[Document] = []
     hashes: dict[str, str] = {}
+    text_without_sections = []
     for file in files:
-        relative = file.relative_to(base).as_posix()
-        data = file.read_bytes()
+        relative = source_name(file, base)
+        data = _read(file)
         hashes[relative] = hashlib.sha256(data).hexdigest()
         if file.suffix.lower() in BINARY_SUFFIXES:
             documents.extend(_read_binary(data, relative, file.suffix.lower(), skip_unreadable=root.is_dir()))
             continue
         text = _decode(file, data)
-        documents.extend(parse_file(text, relative, file.suffix.lower()))
+        parsed = parse_file(text, relative, file.suffix.lower())
+        if text.strip() and not any(d.sections for d in parsed):
+            text_without_sections.append(relative)
+        documents.extend(parsed)
     documents = [d for d in documents if d.sections]
+    if not documents and text_without_sections:
+        raise CorpusError(
+            f"corpus {root} has headings but no text under them ({', '.join(text_without_sections[:3])}). "
+            "Add text below the headings, or point at another path."
+        )
     if not documents:
         raise CorpusError(f"corpus {root} has no text: every file is empty. Add some text, or point at another path.")
     return Corpus(root=root, documents=documents, file_hashes=hashes)
@@ -102,7 +145,7 @@ def hash_corpus_files(path: str | Path) -> dict[str, str]:
     """sha256 of every file `load_corpus` would read, keyed like `Corpus.file_hashes`."""
     root = Path(path)
     base = root if root.is_dir() else root.parent
-    return {f.relative_to(base).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in corpus_files(root)}
+    return {source_name(f, base): hashlib.sha256(_read(f)).hexdigest() for f in corpus_files(root)}
 
 
 def parse_file(text: str, source: str, suffix: str) -> list[Document]:
@@ -132,8 +175,25 @@ def _read_binary(data: bytes, source: str, suffix: str, skip_unreadable: bool) -
 
 
 def _decode(file: Path, data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise CorpusError(f"{file} looks like a binary file (it contains NUL bytes). Remove it from the corpus folder.")
+    """UTF-8 (with or without a byte-order mark), or UTF-16/32 with one; NUL bytes anywhere mean binary."""
+    for bom, encoding in _UNICODE_BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as error:
+                raise CorpusError(
+                    f"{file} starts like {encoding.upper()} text but has a bad byte at offset {error.start}. "
+                    f"Re-save it as UTF-8 (iconv -f {encoding.upper()} -t UTF-8), or remove it."
+                ) from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        utf16 = len(data) > 3 and max(data[0::2].count(0), data[1::2].count(0)) * 4 > len(data)
+        hint = (
+            " If it is UTF-16 text without a byte-order mark, convert it: iconv -f UTF-16LE -t UTF-8."
+            if utf16
+            else " Remove it from the corpus folder."
+        )
+        raise CorpusError(f"{file} looks like a binary file (it contains a NUL byte at offset {nul:,}).{hint}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -141,6 +201,14 @@ def _decode(file: Path, data: bytes) -> str:
             f"{file} is not valid UTF-8 (bad byte at offset {error.start}). Re-save it as UTF-8, or remove it."
         ) from None
 
+
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 # --- plain text -------------------------------------------------------------------------------
 
