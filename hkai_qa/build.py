@@ -26,7 +26,7 @@ from . import index_store
 from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE
 from ._files import scratch_array
 from .corpus import hash_corpus_files, load_corpus
-from .errors import IndexStoreError, StoreIncompleteError
+from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
 from .passages import Passage, split_documents
 from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
@@ -202,6 +202,10 @@ class Builder:
     def load_or_build(self, rebuild: bool = False) -> LoadedIndex:
         """The index on disk when it matches corpus, store and model; else a new build (with a notice why)."""
         index_store.check_not_foreign(self.index_dir)
+        if not rebuild:
+            ready = self._ready_without_lock()
+            if ready is not None:
+                return ready
         with index_store.build_lock(self.index_dir):
             if rebuild:
                 return self.build()
@@ -228,6 +232,23 @@ class Builder:
                 self.notify(f"{error} Building the rest now.")
                 return self.build()
             return LoadedIndex(stored, vectors)
+
+    def _ready_without_lock(self) -> LoadedIndex | None:
+        """The index on disk when it is complete and up to date, read without the build lock, else None.
+
+        A build swaps a whole new folder in, so a complete index can be read while another
+        process rebuilds it: `ask` answers from the old one instead of waiting for the build.
+        Anything missing, stale or damaged is None, and `load_or_build` sorts it out under the lock.
+        """
+        try:
+            manifest = index_store.read_manifest(self.index_dir)
+            if self.stale_reason(manifest):
+                return None
+            stored = index_store.read_index(self.index_dir)
+            vectors = open_store(self.store_spec, self.index_dir, stored.manifest, stored.faiss_index, stored.vectors)
+        except HkaiQaError:
+            return None
+        return LoadedIndex(stored, vectors)
 
     def stale_reason(self, manifest: dict[str, Any]) -> str | None:
         """Why the index described by `manifest` no longer fits (store, model, corpus), or None."""

@@ -11,18 +11,35 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn
 
 from hkai_qa._defaults import DEFAULT_ENCODER, DEFAULT_KS, DEFAULT_MODE, ENCODERS, MODES
 
 EXIT_USER_ERROR = 2
+MAX_HIT_CHARS = 1000  # what `ask` prints of one passage; --json gives it whole
+# Control characters other than tab and newline (C0, DEL, C1) and lone surrogates: a terminal
+# would act on them (ESC starts an escape sequence), so they are printed as \x1b and the like.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 RERANK_HELP = "reorder the best 20 passages with this sentence-transformers CrossEncoder folder (none ships)"
 
 
+class _UsageError(Exception):
+    """A command line argparse refuses; `main` prints it as one `Error:` line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message}. See: {self.prog} --help")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hkai-qa",
         description="Answer questions from your documents with the passages and section headings that answer them.",
         epilog="Without --corpus, commands use the bundled article on Hong Kong's AI ecosystem.",
@@ -143,14 +160,18 @@ def _ks(text: str) -> tuple[int, ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as error:
+        print(f"Error: {printable(str(error))}", file=sys.stderr)
+        return EXIT_USER_ERROR
     from hkai_qa import HkaiQaError
 
     try:
         with _notices_on_stderr():
             return _run(args)
     except HkaiQaError as error:
-        print(f"Error: {error}", file=sys.stderr)
+        print(f"Error: {printable(str(error))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -193,7 +214,7 @@ def _run(args: argparse.Namespace) -> int:
         qa = QA(args.corpus, args.index, model=args.model, **_mode(args))
         answer = qa.ask(args.question, k=args.k)
         if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+            print(_printable_json(answer.to_dict()))
         else:
             print(_format_answer(answer, qa.threshold))
         return 0
@@ -236,7 +257,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     import time
     import warnings
     from datetime import datetime
-    from pathlib import Path
 
     from hkai_qa import QA, EvalReport, load_questions
 
@@ -244,6 +264,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         warnings.showwarning = _print_warning
         questions = load_questions(args.questions)
     corpus = args.corpus if args.corpus or not questions.is_beir else args.questions
+    _check_writable(Path(args.out) if args.out else Path("reports"))  # before the evaluation, not after it
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     modes = args.mode or [None]
     out = Path(args.out) if args.out else None
@@ -272,6 +293,21 @@ def _evaluate(args: argparse.Namespace) -> int:
         f"\nReport: {out}{'/<mode>' if len(reports) > 1 else ''}/report.md (metrics.json, per_question.csv, plot.png)"
     )
     return 0
+
+
+def _check_writable(folder: Path) -> None:
+    """HkaiQaError unless a report can be written into `folder` (made if missing, as the report would)."""
+    from hkai_qa import HkaiQaError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise HkaiQaError(
+            f"cannot write the report into {folder} ({error.strerror or error}). "
+            "Choose a folder you can write with --out."
+        ) from None
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -313,7 +349,7 @@ def _mode(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _format_answer(answer, threshold: float) -> str:
-    lines = [f"Q: {answer.question}"]
+    lines = [f"Q: {printable(answer.question)}"]
     best = answer.best_score
     if answer.answerable:
         lines.append(f"Answered from the documents (best score {best:.3f}, threshold {threshold:.3f}).")
@@ -327,12 +363,26 @@ def _format_answer(answer, threshold: float) -> str:
     lines.extend(answer.notes)
     for hit in answer.hits:
         lines.append("")
-        lines.append(f"[{hit.rank}] {hit.section}  (score {hit.score:.3f} · {hit.source})")
+        lines.append(printable(f"[{hit.rank}] {hit.section}  (score {hit.score:.3f} · {hit.source})"))
         text = hit.text
         for start, end in reversed(hit.evidence):
             text = f"{text[:start]}»{text[start:end]}«{text[end:]}"
-        lines.extend(textwrap.wrap(" ".join(text.split()), width=96, initial_indent="    ", subsequent_indent="    "))
+        text = printable(" ".join(text[: MAX_HIT_CHARS * 2].split()))
+        if len(text) > MAX_HIT_CHARS or len(hit.text) > MAX_HIT_CHARS * 2:
+            text = text[:MAX_HIT_CHARS].rstrip() + " …"
+        lines.extend(textwrap.wrap(text, width=96, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(lines)
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control characters (but tab and newline) written as `\\x1b` and the like."""
+    return _UNPRINTABLE.sub(lambda found: ascii(found.group())[1:-1], text)
+
+
+def _printable_json(data: object) -> str:
+    """JSON that keeps non-ASCII text readable; C1 controls and lone surrogates escaped (json escapes C0 itself)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _UNPRINTABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 if __name__ == "__main__":
