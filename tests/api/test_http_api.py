@@ -63,6 +63,24 @@ def test_bad_requests_get_the_library_message_as_json(server_url, body, status, 
     assert message in response.json()["detail"]
 
 
+def test_a_question_that_is_not_utf8_gets_the_library_message(server_url):
+    """Issue 17 item 9: a lone surrogate (JSON allows the escape) reached the encoder and came back as null."""
+    body = b'{"question": "AI \\ud800 banks"}'
+    response = httpx.post(f"{server_url}/api/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("the question is not valid text: character 4 is a byte that is not")
+
+
+def test_the_chat_ask_endpoint_gives_the_library_message_for_a_question_that_is_not_utf8(server_url):
+    """Gradio's /ask said {"error": null} for it; now its error event carries the library's message."""
+    body = b'{"data": ["AI \\ud800 banks", 3]}'
+    start = httpx.post(f"{server_url}/gradio_api/call/ask", content=body, headers={"content-type": "application/json"})
+    assert start.status_code == 200, start.text
+    events = httpx.get(f"{server_url}/gradio_api/call/ask/{start.json()['event_id']}", timeout=60).text
+    assert "event: error" in events
+    assert "the question is not valid text: character 4 is a byte that is not UTF-8" in events
+
+
 def test_a_body_that_is_not_json_is_a_400(server_url):
     response = httpx.post(f"{server_url}/api/ask", content=b"question=hello")
     assert response.status_code == 400
