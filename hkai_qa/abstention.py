@@ -22,7 +22,7 @@ import numpy as np
 
 from ._defaults import CANDIDATE_DEPTH, hybrid_alpha
 from .lexical import bm25_tokenize
-from .ranking import fusion_mode, rank_passages
+from .ranking import rank_passages
 
 if TYPE_CHECKING:
     import bm25s
@@ -36,7 +36,7 @@ OFF_TOPIC_QUANTILE = 0.95
 # The low end of the corpus's own headings: questions the corpus answers score at least this high.
 PSEUDO_QUESTION_QUANTILE = 0.10
 # Headings scored at most: enough for a stable low quantile, few enough to stay a second's work.
-MAX_PSEUDO_QUESTIONS = 200
+MAX_PSEUDO_QUESTIONS = 100
 # Modes whose thresholds are derived. BM25 coverage does not separate the bank (its common
 # words match fully wherever they occur), so BM25 mode keeps its built-in threshold.
 DERIVED_MODES = ("hybrid", "dense")
@@ -79,22 +79,20 @@ def best_scores(
     store: VectorStore,
     retriever: bm25s.BM25,
     passage_count: int,
-) -> dict[str, list[float | None]]:
-    """Each question's best-hit score in each derived mode, as `QA.ask` would compute it.
+) -> dict[str, list[float]]:
+    """Each question's best-hit score in each derived mode, as `QA.ask` ranks in that mode.
 
-    None for a hybrid question that `fusion_mode` ranks by meaning alone: the dense
-    threshold judges it, so it counts for dense only.
+    Every question is scored in every mode, even one `QA.ask` would rank by meaning
+    alone (`fusion_mode`): on a small corpus few bank questions share a word with it,
+    too few to place a threshold by.
     """
     vectors = getattr(embedder, "encode_query", embedder.encode)(questions)
     tokens = bm25_tokenize(questions)
     alpha = hybrid_alpha(passage_count, getattr(embedder, "hybrid_alphas", None))
     dense = store.search(vectors, CANDIDATE_DEPTH)
-    scores: dict[str, list[float | None]] = {mode: [] for mode in DERIVED_MODES}
+    scores: dict[str, list[float]] = {mode: [] for mode in DERIVED_MODES}
     for i, (vector, question_tokens) in enumerate(zip(vectors, tokens, strict=True)):
         for mode in DERIVED_MODES:
-            if fusion_mode(mode, question_tokens, retriever) != mode:
-                scores[mode].append(None)
-                continue
             ranked = rank_passages(
                 mode,
                 vector,
@@ -129,10 +127,8 @@ def derived_abstention(
     asked = best_scores(off_topic + pseudo, embedder, store, retriever, len(passages))
     thresholds = dict(built_in["thresholds"])
     for mode in DERIVED_MODES:
-        off = [s for s in asked[mode][: len(off_topic)] if s is not None]
-        own = [s for s in asked[mode][len(off_topic) :] if s is not None]
-        if off:
-            thresholds[mode] = round(threshold_between(off, own), 6)
+        scores = asked[mode]
+        thresholds[mode] = round(threshold_between(scores[: len(off_topic)], scores[len(off_topic) :]), 6)
     return {
         "thresholds": thresholds,
         "fitted_on": f"derived from the corpus ({len(pseudo)} pseudo-questions, {len(off_topic)} off-topic)",
