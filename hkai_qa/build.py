@@ -25,6 +25,7 @@ import numpy as np
 from . import index_store
 from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE
 from ._files import scratch_array
+from .abstention import derived_abstention
 from .corpus import hash_corpus_files, load_corpus
 from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
@@ -299,7 +300,7 @@ class Builder:
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
             "bm25": dict(BM25_PARAMETERS),
-            "abstention": built_in_abstention(self.embedder),
+            "abstention": derived_abstention(self.embedder, store, bm25, passages, built_in_abstention(self.embedder)),
             **store_manifest,
         }
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
