@@ -21,6 +21,7 @@ from ._defaults import DEFAULT_KS
 from .errors import QuestionError
 from .metrics import (
     documents_in_order,
+    covers_page,
     first_relevant_rank,
     is_relevant,
     section_matches,
@@ -203,6 +204,9 @@ def _ask_and_score(
         row.rank = first_relevant_rank(question.relevant.get(d, 0) > 0 for d in documents)
         row.documents = documents[:BEIR_DEPTH]
         relevance = [question.relevant.get(h.doc_id, 0) > 0 for h in hits]
+    elif question.page is not None:
+        relevance = [covers_page(h.page, h.page_end, h.source, question.page, question.source) for h in hits]
+        row.rank = first_relevant_rank(relevance)
     else:
         relevance = [is_relevant(h.text, h.section, question.answers, question.section) for h in hits]
         row.rank = first_relevant_rank(relevance) if question.judged else None
