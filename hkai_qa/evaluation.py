@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from ._defaults import DEFAULT_KS
 from .errors import QuestionError
 from .metrics import (
-    documents_in_order,
     covers_page,
+    documents_in_order,
     first_relevant_rank,
     is_relevant,
     section_matches,

@@ -33,9 +33,7 @@ def is_relevant(text: str, heading: str, answers: Sequence[str], section: str | 
     return section is not None and section_matches(heading, section)
 
 
-def covers_page(
-    first: int | None, last: int | None, hit_source: str, page: int, source: str | None = None
-) -> bool:
+def covers_page(first: int | None, last: int | None, hit_source: str, page: int, source: str | None = None) -> bool:
     """A hit on pages `first`..`last` of `hit_source` holds `page` (of `source`, a path ending `hit_source`)."""
     if first is None:
         return False
