@@ -74,6 +74,8 @@ class EvalRow:
     relevant: Mapping[str, int] = field(default_factory=dict)
     documents: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    page: int | None = None
+    source: str | None = None
 
     @property
     def expected(self) -> str:
@@ -81,7 +83,8 @@ class EvalRow:
             return "(not answerable)"
         if self.relevant:
             return " ".join(f"{d}:{g}" for d, g in self.relevant.items())
-        parts = [f"section: {self.section}"] if self.section else []
+        parts = [f"page: {self.page}" + (f" of {self.source}" if self.source else "")] if self.page else []
+        parts += [f"section: {self.section}"] if self.section else []
         parts += [f"answer: {' | '.join(self.answers)}"] if self.answers else []
         return "; ".join(parts) or "(not judged)"
 
@@ -198,6 +201,8 @@ def _ask_and_score(
         top_score=answer.best_score,
         latency_ms=latency_ms,
         relevant=dict(question.relevant),
+        page=question.page,
+        source=question.source,
     )
     if question_set.is_beir:
         documents = documents_in_order(h.doc_id for h in hits)
