@@ -4,6 +4,8 @@ the evaluation's page judgement; and which files the app may serve from the corp
 from __future__ import annotations
 
 import functools
+import gzip
+import io
 import json
 import os
 import re
@@ -164,3 +166,24 @@ def test_only_files_of_the_corpus_are_served(tmp_path):
     assert source_file(corpus / "manual.pdf", "manual.pdf") is not None
     (corpus / "other.pdf").write_bytes(b"%PDF-1.4")
     assert source_file(corpus / "manual.pdf", "other.pdf") is None
+
+
+def test_the_pdf_question_set_names_a_page_each_answer_is_printed_on():
+    from pathlib import Path
+
+    from tests.conftest import REPO
+
+    questions = load_questions(REPO / "benchmarks" / "data" / "pdf_questions.jsonl").questions
+    assert len(questions) >= 20 and len({q.source for q in questions}) >= 2
+    assert all(q.page is not None and q.source and q.answers for q in questions)
+    installed = {
+        "libtasn1.pdf": Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf"),
+        "bzip2-manual.pdf": Path("/usr/share/doc/bzip2/manual.pdf.gz"),
+    }
+    for source, path in installed.items():
+        if not path.exists():
+            pytest.fail(f"{path} is missing: make formats-tools (apt-get install libtasn1-doc bzip2-doc)")
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        pages = [" ".join(page.extract_text().split()) for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+        for question in (q for q in questions if q.source == source):
+            assert [n for n, text in enumerate(pages, 1) if question.answers[0] in text] == [question.page], question.id
