@@ -12,7 +12,7 @@ import pytest
 from hkai_qa import QA
 from hkai_qa.cli import main
 from hkai_qa.e5_encoder import MODEL_NAME, THRESHOLDS, WEIGHTS_SHA256, E5Embedder
-from tests.conftest import REPO
+from tests.conftest import BUNDLED_CORPUS, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ GOVERNMENT_ZH = "香港政府點樣支持人工智能發展？"
 
 @pytest.fixture(scope="module")
 def e5_qa(tmp_path_factory):
-    return QA(index=tmp_path_factory.mktemp("e5") / "index", model=MODEL_NAME)
+    return QA(BUNDLED_CORPUS, index=tmp_path_factory.mktemp("e5") / "index", model=MODEL_NAME)
 
 
 @pytest.fixture(scope="module")
