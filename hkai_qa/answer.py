@@ -50,6 +50,11 @@ class Hit:
     bm25_rank: int | None = None
     evidence: tuple[tuple[int, int], ...] = ()
     rerank_score: float | None = None
+    # Where the passage is in a paged source (PDF): first and last physical page, 1-based, and the
+    # first page's printed label when it differs; None for formats without pages.
+    page: int | None = None
+    page_end: int | None = None
+    page_label: str | None = None
 
     @property
     def evidence_text(self) -> list[str]:
@@ -58,7 +63,18 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["evidence"] = [list(span) for span in self.evidence]
+        if self.page_label is None:  # printed only where the PDF prints another label than the page number
+            del data["page_label"]
         return data
+
+    @property
+    def pages(self) -> str | None:
+        """Where the passage is, as a reader cites it: "p. 7", "pp. 7–8", "p. 7 (printed iii)"; None without pages."""
+        if self.page is None:
+            return None
+        last = self.page_end if self.page_end is not None else self.page
+        where = f"p. {self.page}" if last == self.page else f"pp. {self.page}–{last}"
+        return f"{where} (printed {self.page_label})" if self.page_label else where
 
 
 @dataclass(frozen=True)
@@ -250,4 +266,7 @@ def make_hit(
         bm25_rank=ranked.bm25_rank,
         evidence=best_sentences(passage.text, tokens, bm25_tokenize, weight),
         rerank_score=None if rerank_score is None else round(rerank_score, 6),
+        page=passage.page,
+        page_end=passage.page_end,
+        page_label=passage.page_label,
     )

@@ -363,7 +363,8 @@ def _format_answer(answer, threshold: float) -> str:
     lines.extend(answer.notes)
     for hit in answer.hits:
         lines.append("")
-        lines.append(printable(f"[{hit.rank}] {hit.section}  (score {hit.score:.3f} · {hit.source})"))
+        where = f", {hit.pages}" if hit.pages else ""
+        lines.append(printable(f"[{hit.rank}] {hit.section}{where}  (score {hit.score:.3f} · {hit.source})"))
         text = hit.text
         for start, end in reversed(hit.evidence):
             text = f"{text[:start]}»{text[start:end]}«{text[end:]}"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ._defaults import DEFAULT_KS
 from .errors import QuestionError
 from .metrics import (
+    covers_page,
     documents_in_order,
     first_relevant_rank,
     is_relevant,
@@ -73,6 +74,8 @@ class EvalRow:
     relevant: Mapping[str, int] = field(default_factory=dict)
     documents: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    page: int | None = None
+    source: str | None = None
 
     @property
     def expected(self) -> str:
@@ -80,7 +83,8 @@ class EvalRow:
             return "(not answerable)"
         if self.relevant:
             return " ".join(f"{d}:{g}" for d, g in self.relevant.items())
-        parts = [f"section: {self.section}"] if self.section else []
+        parts = [f"page: {self.page}" + (f" of {self.source}" if self.source else "")] if self.page else []
+        parts += [f"section: {self.section}"] if self.section else []
         parts += [f"answer: {' | '.join(self.answers)}"] if self.answers else []
         return "; ".join(parts) or "(not judged)"
 
@@ -197,12 +201,17 @@ def _ask_and_score(
         top_score=answer.best_score,
         latency_ms=latency_ms,
         relevant=dict(question.relevant),
+        page=question.page,
+        source=question.source,
     )
     if question_set.is_beir:
         documents = documents_in_order(h.doc_id for h in hits)
         row.rank = first_relevant_rank(question.relevant.get(d, 0) > 0 for d in documents)
         row.documents = documents[:BEIR_DEPTH]
         relevance = [question.relevant.get(h.doc_id, 0) > 0 for h in hits]
+    elif question.page is not None:
+        relevance = [covers_page(h.page, h.page_end, h.source, question.page, question.source) for h in hits]
+        row.rank = first_relevant_rank(relevance)
     else:
         relevance = [is_relevant(h.text, h.section, question.answers, question.section) for h in hits]
         row.rank = first_relevant_rank(relevance) if question.judged else None

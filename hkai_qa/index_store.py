@@ -418,7 +418,15 @@ def _passage_from_dict(row: dict[str, Any]) -> Passage:
         text=str(row["text"]),
         start=int(row["start"]),
         end=int(row["end"]),
+        # Absent from indexes built before passages recorded pages, and from formats without pages.
+        page=_optional_int(row.get("page")),
+        page_end=_optional_int(row.get("page_end")),
+        page_label=None if row.get("page_label") is None else str(row["page_label"]),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def write_index(

@@ -33,6 +33,15 @@ def is_relevant(text: str, heading: str, answers: Sequence[str], section: str | 
     return section is not None and section_matches(heading, section)
 
 
+def covers_page(first: int | None, last: int | None, hit_source: str, page: int, source: str | None = None) -> bool:
+    """A hit on pages `first`..`last` of `hit_source` holds `page` (of `source`, a path ending `hit_source`)."""
+    if first is None:
+        return False
+    if source is not None and not (hit_source == source or hit_source.endswith("/" + source.lstrip("/"))):
+        return False
+    return first <= page <= (last if last is not None else first)
+
+
 def first_relevant_rank(relevance: Iterable[bool]) -> int | None:
     """1-based rank of the first True, or None."""
     return next((rank for rank, relevant in enumerate(relevance, start=1) if relevant), None)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .corpus import HEADING_PATH_SEPARATOR, Document, Section, fence_closes, fence_opening, line_spans
+from .readers.assembly import page_span
 from .sentences import sentence_spans
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -51,6 +52,11 @@ class Passage:
     text: str
     start: int
     end: int
+    # Paged formats (PDF): first and last physical page (1-based), and the first page's printed label
+    # when the PDF prints another one ("iii" on physical page 7); None for formats without pages.
+    page: int | None = None
+    page_end: int | None = None
+    page_label: str | None = None
 
     @property
     def searchable_text(self) -> str:
@@ -68,7 +74,13 @@ class Passage:
             "text": self.text,
             "start": self.start,
             "end": self.end,
+            **self.page_fields(),
         }
+
+    def page_fields(self) -> dict:
+        """`page`, `page_end` and `page_label` where the passage has them (old indexes and text files do not)."""
+        fields = {"page": self.page, "page_end": self.page_end, "page_label": self.page_label}
+        return {name: value for name, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -119,9 +131,19 @@ def split_documents(documents: Sequence[Document], count_tokens: TokenCounter, m
                     text=document.text[start:end],
                     start=start,
                     end=end,
+                    **_pages_of(section, start, end),
                 )
             )
     return passages
+
+
+def _pages_of(section: Section, start: int, end: int) -> dict:
+    """The page fields of the passage `[start, end)` of `section`: none for formats without pages."""
+    if not section.pages:
+        return {}
+    first, last = page_span(section, start, end)
+    label = next((label for offset, number, label in reversed(section.pages) if number == first), None)
+    return {"page": first, "page_end": last, "page_label": label if label and label != str(first) else None}
 
 
 def _heading_prefix(document: Document, section: Section) -> str:
@@ -196,8 +218,17 @@ def _join(first: _Part, second: _Part, max_tokens: int) -> _Part | None:
     if first.cost + second.cost > max_tokens and heading != larger.section.heading:
         # Windowed anyway, the larger part would lose its own heading for its parent's.
         return None
-    section = Section(heading, first.section.start, second.section.end)
+    section = Section(heading, first.section.start, second.section.end, _joined_pages(first.section, second.section))
     return _Part(first.document, section, max(first.heading_cost, second.heading_cost), first.cost + second.cost)
+
+
+def _joined_pages(first: Section, second: Section) -> tuple[tuple[int, int, str | None], ...]:
+    """The page starts of two neighbouring sections joined into one, relative to the first's start."""
+    shift = second.start - first.start
+    moved = tuple((offset + shift, number, label) for offset, number, label in second.pages)
+    if moved and first.pages and moved[0][1] == first.pages[-1][1]:
+        moved = moved[1:]  # the second section starts on the page the first one ends on
+    return first.pages + moved
 
 
 def _joined_heading(first: str, second: str, larger: str) -> str:

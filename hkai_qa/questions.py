@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import QuestionError
 
 QUESTION_SUFFIXES = (".jsonl", ".csv", ".json")
-KNOWN_COLUMNS = ("id", "question", "answer", "section", "answerable", "kind")
+KNOWN_COLUMNS = ("id", "question", "answer", "section", "answerable", "kind", "page", "source")
 CSV_ANSWER_SEPARATOR = "|"
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
@@ -44,11 +44,15 @@ class Question:
     kind: str = ""
     line: int = 0
     relevant: Mapping[str, int] = field(default_factory=dict)
+    # The physical page (1-based) of a paged source that answers it, and that source's file (a path
+    # ending the hit's `source`): a hit whose pages cover it is relevant, whatever its text.
+    page: int | None = None
+    source: str | None = None
 
     @property
     def judged(self) -> bool:
         """Whether its hits can be judged relevant or not."""
-        return bool(self.answers or self.section or self.relevant)
+        return bool(self.answers or self.section or self.relevant or self.page is not None)
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,12 @@ def _question_from_record(record: dict, where: str, number: int, line: int) -> Q
     section = record.get("section")
     if section is not None and not isinstance(section, str):
         raise QuestionError(f'{where}: "section" must be text, got {section!r}.')
+    page = record.get("page")
+    if page is not None and (isinstance(page, bool) or not isinstance(page, int) or page < 1):
+        raise QuestionError(f'{where}: "page" must be a physical page number (1 for the first page), got {page!r}.')
+    source = record.get("source")
+    if source is not None and (not isinstance(source, str) or not source.strip()):
+        raise QuestionError(f'{where}: "source" must be the file name of the expected source, got {source!r}.')
     kind = record.get("kind", "")
     if not isinstance(kind, str | int):
         raise QuestionError(f'{where}: "kind" must be a short label, got {kind!r}.')
@@ -228,6 +238,8 @@ def _question_from_record(record: dict, where: str, number: int, line: int) -> Q
         answerable=_boolean(record.get("answerable", True), where),
         kind=str(kind).strip(),
         line=line,
+        page=page,
+        source=source.strip() if source else None,
     )
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from hkai_qa import QA, HkaiQaError
@@ -42,6 +43,7 @@ def create_app(
     from hkai_qa.ui import CSS, build_app
 
     api = create_api(qa, token=token, cors_origins=cors_origins, workers=workers)
+    _add_source_route(api, qa.corpus_path)  # before the UI is mounted at `/`, which would take the path
     return gr.mount_gradio_app(
         api,
         build_app(qa, examples=examples),
@@ -53,6 +55,52 @@ def create_app(
         css=CSS,
         theme=gr.themes.Default(),
     )
+
+
+def source_file(corpus_path: Path, relative: str) -> Path | None:
+    """The corpus file a hit's `source` names, or None when `relative` names anything else.
+
+    Only files the corpus is read from are served: inside the corpus folder (the
+    file itself for a one-file corpus) once symlinks are resolved, of a suffix
+    the corpus reads, and not hidden; never `..`, an absolute path or a folder.
+    """
+    from hkai_qa.corpus import SUPPORTED_SUFFIXES
+
+    if corpus_path == Path(""):  # an index opened without its corpus: nothing to serve, not the working folder
+        return None
+    path = PurePosixPath(relative)
+    if not relative or "\\" in relative or path.is_absolute() or any(part in ("", ".", "..") for part in path.parts):
+        return None
+    if any(part.startswith(".") for part in path.parts) or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return None
+    corpus = Path(corpus_path).resolve()
+    base = corpus if corpus.is_dir() else corpus.parent
+    candidate = (base / path).resolve()
+    if not candidate.is_relative_to(base) or not candidate.is_file():
+        return None
+    if corpus.is_file() and candidate != corpus:
+        return None
+    return candidate
+
+
+def _add_source_route(api: FastAPI, corpus_path: Path) -> None:
+    """`/source/<path>`: a corpus file, so a page link opens the PDF at the page (`#page=7`)."""
+    import mimetypes
+
+    from fastapi import HTTPException
+    from fastapi.responses import FileResponse
+
+    from hkai_qa.ui import SOURCE_ROUTE
+
+    @api.get(SOURCE_ROUTE + "/{relative:path}", include_in_schema=False)
+    def source(relative: str) -> FileResponse:
+        found = source_file(corpus_path, relative)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"{relative!r} is not a file of this corpus.")
+        media_type = mimetypes.guess_type(found.name)[0] or "text/plain"
+        if media_type.startswith("text/"):
+            media_type += "; charset=utf-8"
+        return FileResponse(found, media_type=media_type, content_disposition_type="inline")
 
 
 def is_loopback(host: str) -> bool:

@@ -15,6 +15,7 @@ import html
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from hkai_qa import QA, Answer, Hit, HkaiQaError
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 DEFAULT_PASSAGES = 3
+# Where a card's page link opens its corpus file (`/source/manual.pdf#page=7`); `hkai_qa.server` serves it.
+SOURCE_ROUTE = "/source"
 MAX_PASSAGES = 10
 # How many questions are answered at once, shared by the chat and /ask. An answer is
 # CPU-bound (torch encodes the question on both cores, then FAISS and BM25 search), so
@@ -114,10 +117,18 @@ def render_hit(hit: Hit) -> str:
         f'<span class="hkai-score" title="score {hit.score:.3f}">'
         f"score {hit.score:.3f} · {percent}%{rerank}</span></div>"
         f'<div class="hkai-bar"><span class="hkai-bar-fill" style="width: {percent}%"></span></div>'
-        f'<div class="hkai-source">{_text(hit.source)} · {_text(hit.passage_id)}</div>'
+        f'<div class="hkai-source">{_text(hit.source)} · {_text(hit.passage_id)}{_page_link(hit)}</div>'
         f'<blockquote class="hkai-text">{_highlighted(hit.text, hit.evidence)}</blockquote>'
         "</div>"
     )
+
+
+def _page_link(hit: Hit) -> str:
+    """ " · p. 7" linking to the source opened at that page (served by `hkai-qa serve`); "" without pages."""
+    if hit.pages is None:
+        return ""
+    href = f"{SOURCE_ROUTE}/{quote(hit.source)}#page={hit.page}"
+    return f' · <a class="hkai-page" href="{_text(href)}" target="_blank" rel="noopener">{_text(hit.pages)}</a>'
 
 
 def render_answer(answer: Answer, threshold: float) -> str:

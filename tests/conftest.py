@@ -84,3 +84,35 @@ def small_disk(tmp_path):
         yield disk
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+# A PDF question and where its answer is printed: the labelled spec (tests/format_files.py) numbers its
+# pages i, 1, 2, ..., so the physical page and the printed label differ.
+PDF_QUESTION = "How often are the pump seals replaced?"
+PDF_ANSWER = "The pump seals are replaced every eighteen months."
+
+
+@pytest.fixture(scope="session")
+def pdf_qa(tmp_path_factory, bundled_qa):
+    """A QA over a corpus folder holding a real PDF with page labels and a Markdown file."""
+    import shutil
+
+    from hkai_qa import QA
+    from tests import format_files
+
+    files = format_files.generate(tmp_path_factory)
+    corpus = tmp_path_factory.mktemp("pdf_corpus")
+    shutil.copy(files["pdf_with_labels"], corpus / "spec.pdf")
+    (corpus / "tea.md").write_text("# Tea\n\nTea plants grow best on hillsides with acid soil.\n", encoding="utf-8")
+    return QA(corpus, index=tmp_path_factory.mktemp("pdf_index") / "index")
+
+
+def printed_on(pdf: Path, sentence: str) -> tuple[int, str]:
+    """The physical page pypdf alone finds `sentence` on, and that page's printed label (the oracle)."""
+    import pypdf
+
+    reader = pypdf.PdfReader(str(pdf))
+    for number, page in enumerate(reader.pages, start=1):
+        if " ".join(sentence.split()) in " ".join(page.extract_text().split()):
+            return number, reader.page_labels[number - 1]
+    raise AssertionError(f"{sentence!r} is on no page of {pdf}")
