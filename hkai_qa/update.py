@@ -124,7 +124,7 @@ def full_rebuild_reason(manifest: dict[str, Any], model: dict[str, Any], store_k
 
 @dataclass
 class UpdateReport:
-    """What one build did: "full" (with why) or "incremental", passage counts, seconds, files changed."""
+    """What one build did: "full" (with why), "incremental" or "none", passage counts, seconds, files changed."""
 
     kind: str
     added: int
@@ -135,6 +135,11 @@ class UpdateReport:
     files: FileChanges
     reason: str = ""
     retrained: bool = False  # an IVF index's lists were trained again
+
+    @classmethod
+    def nothing(cls, passages: int, seconds: float) -> UpdateReport:
+        """The report of a build that found the index current."""
+        return cls("none", 0, 0, passages, 0, seconds, FileChanges())
 
     def to_dict(self) -> dict[str, Any]:
         return {
