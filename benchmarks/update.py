@@ -13,6 +13,7 @@ updated index and the fresh one (hybrid mode, the default).
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
@@ -70,6 +71,7 @@ def step(corpus: Path, index: Path, kind: str) -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     with tempfile.TemporaryDirectory(prefix="hkai-qa-update-") as folder:
         work = Path(folder)
         corpus = work / "scifact"
