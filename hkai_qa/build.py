@@ -301,6 +301,7 @@ class Builder:
         report = UpdateReport(
             "incremental" if plan else "full", *counts, 0.0, files, reason=reason, retrained=retrained
         )
+        report.seconds = round(time.perf_counter() - started, 3)  # before writing: the manifest records it
         manifest["last_update"] = report.to_dict()
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
         index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
@@ -310,7 +311,6 @@ class Builder:
             vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
             store.matrix = vectors
         stored = index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
-        report.seconds = round(time.perf_counter() - started, 3)
         self.last_update = report
         if previous is not None:
             self.notify(f"index {self.index_dir} {report.summary()}.")
