@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .qa import QA
     from .questions import load_questions
     from .report import EvalReport
+    from .status import index_status
+    from .update import UpdateReport
 
 _PUBLIC = {
     "QA": ".qa",
@@ -34,6 +36,8 @@ _PUBLIC = {
     "ModelError": ".errors",
     "EvalReport": ".report",
     "load_questions": ".questions",
+    "UpdateReport": ".update",
+    "index_status": ".status",
 }
 __all__ = [
     "QA",
@@ -47,6 +51,8 @@ __all__ = [
     "ModelError",
     "EvalReport",
     "load_questions",
+    "UpdateReport",
+    "index_status",
 ]
 __version__ = "0.1.0"
 

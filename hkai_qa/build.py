@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -31,12 +31,15 @@ from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
 from .passages import Passage, split_documents
 from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
+from .stores.faiss import EXACT_LIMIT
+from .update import CHUNKING_VERSION, PassagePlan, UpdateReport, diff_files, full_rebuild_reason, plan_passages
 
 if TYPE_CHECKING:
     from .embedding import Embedder
     from .onnx_encoder import OnnxEmbedder
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
+CORPUS_CHANGED = "corpus changed"
 # The bundled article is package data, so a wheel carries it (corpus/ in a checkout links to it).
 BUNDLED_CORPUS = Path(str(resources.files("hkai_qa") / "data" / "hong_kong_ai_ecosystem.txt"))
 
@@ -162,6 +165,7 @@ class LoadedIndex:
 
     stored: index_store.StoredIndex
     vectors: VectorStore
+    idf_cache: dict[str, float] = field(default_factory=dict)  # BM25 weights of question words, for this index
 
 
 def recorded_store(index_dir: Path) -> StoreSpec:
@@ -199,6 +203,7 @@ class Builder:
         self.embedder = embedder
         self.progress = progress
         self.notify = notify
+        self.last_update: UpdateReport | None = None  # what the last build did; None when the index was current
 
     def load_or_build(self, rebuild: bool = False) -> LoadedIndex:
         """The index on disk when it matches corpus, store and model; else a new build (with a notice why)."""
@@ -217,9 +222,11 @@ class Builder:
                     self.notify(f"{error} Rebuilding now.")
                 return self.build()
             reason = self.stale_reason(manifest)
+            if reason and reason.startswith(CORPUS_CHANGED):
+                return self.build(previous=manifest)  # an update: only new or changed passages are embedded
             if reason:
                 self.notify(f"index {self.index_dir} is out of date ({reason}); rebuilding.")
-                return self.build()
+                return self.build(reason=reason)
             try:
                 stored = index_store.read_index(self.index_dir)
             except IndexStoreError as error:
@@ -265,19 +272,20 @@ class Builder:
         current = hash_corpus_files(self.corpus_path)
         if files != current:
             changed = sorted(set(files) ^ set(current) | {f for f in files if f in current and files[f] != current[f]})
-            return f"corpus changed: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}"
+            return f"{CORPUS_CHANGED}: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}"
         return None
 
-    def build(self) -> LoadedIndex:
-        """Split, encode and index the corpus, and swap the new index folder in."""
+    def build(self, previous: dict[str, Any] | None = None, reason: str = "") -> LoadedIndex:
+        """Split, encode and index the corpus, and swap the new index folder in.
+
+        With the `previous` manifest of this folder, an update: passages whose text,
+        heading and model are unchanged keep their old vectors (see `hkai_qa.update`).
+        """
         started = time.perf_counter()
         index_store.check_replaceable(self.index_dir)  # before any work: never replace a folder we did not write
         store = new_store(self.store_spec, self.index_dir)  # first, so an unreachable Milvus fails before any work
         corpus = load_corpus(self.corpus_path)
         passages = split_documents(corpus.documents, self.embedder.count_tokens, self.embedder.max_tokens)
-        show = self.progress if self.progress is not None else len(passages) > 500
-        if show:
-            self.notify(f"building the index for {self.corpus_path} ({len(passages):,} passages) …")
         texts = [p.searchable_text for p in passages]
         model = {
             "name": self.embedder.name,
@@ -286,7 +294,14 @@ class Builder:
             "max_tokens": self.embedder.max_tokens,
             "encoder": getattr(self.embedder, "backend", "torch"),
         }
-        store_manifest = self._fill_store(store, passages, texts, model, show)
+        old_files = (previous or {}).get("corpus_files") or {}
+        plan, old_vectors, reason = self._plan_update(previous, passages, model, reason)
+        embedding = len(plan.to_embed) if plan else len(passages)
+        show = self.progress if self.progress is not None else embedding > 500
+        if show:
+            self.notify(f"building the index for {self.corpus_path} ({embedding:,} passages to embed) …")
+        store_manifest = self._fill_store(store, passages, texts, model, show, plan, old_vectors)
+        del old_vectors  # the old vectors.npy is replaced below: let go of its memory map first
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
         manifest = {
@@ -299,10 +314,27 @@ class Builder:
             "dimension": model["dimension"],
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
+            "chunking_version": CHUNKING_VERSION,
             "bm25": dict(BM25_PARAMETERS),
             "abstention": derived_abstention(self.embedder, store, bm25, passages, built_in_abstention(self.embedder)),
             **store_manifest,
         }
+        files = diff_files(old_files, corpus.file_hashes)
+        if plan is not None:
+            # An update keeps when the index was first built (and a fitted abstention rule).
+            manifest["built_at"] = previous.get("built_at", manifest["built_at"])
+            manifest["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            if isinstance(previous.get("abstention"), dict):
+                manifest["abstention"] = previous["abstention"]
+            counts = (plan.added, plan.updated, plan.unchanged, plan.removed)
+        else:
+            counts = (len(passages), 0, 0, int((previous or {}).get("passage_count") or 0))
+        retrained = plan is not None and len(passages) > EXACT_LIMIT
+        report = UpdateReport(
+            "incremental" if plan else "full", *counts, 0.0, files, reason=reason, retrained=retrained
+        )
+        report.seconds = round(time.perf_counter() - started, 3)  # before writing: the manifest records it
+        manifest["last_update"] = report.to_dict()
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
         index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
         manifest = index_store.read_manifest(self.index_dir)
@@ -311,10 +343,37 @@ class Builder:
             vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
             store.matrix = vectors
         stored = index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+        self.last_update = report
+        if previous is not None:
+            self.notify(f"index {self.index_dir} {report.summary()}.")
         return LoadedIndex(stored, store)
 
+    def _plan_update(
+        self, previous: dict[str, Any] | None, passages: list[Passage], model: dict[str, Any], reason: str
+    ) -> tuple[PassagePlan | None, np.ndarray | None, str]:
+        """Which old vectors the new passages keep (None: a full build), the old vectors, and why not."""
+        if previous is None:
+            return None, None, reason
+        reason = full_rebuild_reason(previous, model, self.store_spec.kind) or ""
+        if reason:
+            return None, None, reason
+        try:
+            old = index_store.read_index(self.index_dir)
+        except IndexStoreError as error:
+            return None, None, f"the old index could not be read ({error})"
+        if old.vectors is None:
+            return None, None, "the old index holds no vectors"
+        return plan_passages(old.passages, passages, model["name"]), old.vectors, ""
+
     def _fill_store(
-        self, store: VectorStore, passages: list[Passage], texts: list[str], model: dict[str, Any], show: bool
+        self,
+        store: VectorStore,
+        passages: list[Passage],
+        texts: list[str],
+        model: dict[str, Any],
+        show: bool,
+        plan: PassagePlan | None = None,
+        old_vectors: np.ndarray | None = None,
     ) -> dict[str, Any]:
         """Encode the passages into `store`, batch by batch (a Milvus build resumes where one stopped).
 
@@ -337,7 +396,15 @@ class Builder:
         if isinstance(store, FaissStore):
             # One streamed pass: batches land in a scratch memory map, so vectors are held once.
             vectors = self._scratch_vectors(len(texts))
-            self.embedder.encode(texts, progress=show, out=vectors)
+            if plan is None:
+                self.embedder.encode(texts, progress=show, out=vectors)
+            else:
+                _fill_from_plan(
+                    vectors,
+                    plan,
+                    old_vectors,
+                    lambda rows: self.embedder.encode([texts[i] for i in rows], progress=show),
+                )
             store.add(range(len(texts)), vectors, passages)
             store.finish()
             return {}
@@ -373,3 +440,14 @@ def _progress_bar(total: int, show: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not show, unit="passage", desc="embedding")
+
+
+def _fill_from_plan(vectors: np.ndarray, plan: PassagePlan, old_vectors: np.ndarray, encode) -> None:
+    """Row by row: the old vector where the plan keeps one, the model's where it does not."""
+    kept = [(row, old) for row, old in enumerate(plan.reuse) if old is not None]
+    for start in range(0, len(kept), 65_536):  # in chunks, so a memory-mapped old file is never read whole
+        rows, olds = zip(*kept[start : start + 65_536], strict=True)
+        vectors[list(rows)] = old_vectors[list(olds)]
+    rows = plan.to_embed
+    if rows:
+        vectors[rows] = encode(rows)

@@ -74,6 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build (or rebuild) the index for a corpus")
     build.add_argument("corpus", metavar="CORPUS", nargs="?", help="a .txt/.md file, a folder, or a BEIR corpus")
     corpus_options(build, corpus_flag=False)
+    build.add_argument(
+        "--rebuild", action="store_true", help="embed every passage again (default: only new or changed ones)"
+    )
+    build.add_argument("--json", action="store_true", help="print what changed as one JSON object")
+
+    status = commands.add_parser("status", help="what an index holds and which corpus files changed since")
+    status.add_argument("--corpus", metavar="PATH", help="a .txt/.md file, a folder, or a BEIR corpus")
+    status.add_argument("--index", metavar="DIR", help="index folder (default: the corpus's own under index/)")
+    status.add_argument("--model", metavar="NAME_OR_PATH", help="the model whose default index to read")
+    status.add_argument("--store", metavar="SPEC", default=None, help="the store whose default index to read")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
 
     ask = commands.add_parser("ask", help="ask one question")
     ask.add_argument("question", metavar="QUESTION")
@@ -87,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="With $HKAI_QA_TOKEN set, the JSON API wants 'Authorization: Bearer <token>'. See docs/http-api.md.",
     )
     corpus_options(serve)
+    serve.add_argument(
+        "--watch", action="store_true", help="poll the corpus every few seconds and update the index when it changes"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
     serve.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     serve.add_argument(
@@ -200,15 +214,13 @@ def _run(args: argparse.Namespace) -> int:
     from hkai_qa import QA
 
     if args.command == "build":
-        qa = QA(args.corpus, args.index, model=args.model, rebuild=True, progress=True, **_mode(args))
-        manifest = qa.manifest
-        store = manifest.get("store")
-        where = f" (vectors in Milvus collection {store['collection']} at {store['uri']})" if store else ""
-        documents = manifest["document_count"]
-        print(
-            f"Built {qa.index_dir}: {manifest['passage_count']:,} passages from {documents:,} "
-            f"document{'' if documents == 1 else 's'} in {manifest['build_seconds']:.1f} s{where}."
-        )
+        return _build(args)
+    if args.command == "status":
+        from hkai_qa import index_status
+        from hkai_qa.status import format_status
+
+        status = index_status(args.corpus, args.index, store=args.store, model=args.model)
+        print(json.dumps(status, ensure_ascii=False, indent=2) if args.json else format_status(status))
         return 0
     if args.command == "ask":
         qa = QA(args.corpus, args.index, model=args.model, **_mode(args))
@@ -232,6 +244,40 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+def _build(args: argparse.Namespace) -> int:
+    """Bring the index up to date (only new or changed passages are embedded) and say what changed."""
+    import time
+
+    from hkai_qa import QA, UpdateReport
+
+    started = time.perf_counter()
+    qa = QA(args.corpus, args.index, model=args.model, rebuild=args.rebuild, progress=not args.json, **_mode(args))
+    manifest = qa.manifest
+    report = qa.last_update or UpdateReport.nothing(manifest["passage_count"], round(time.perf_counter() - started, 3))
+    if args.json:
+        print(json.dumps({"index": str(qa.index_dir), **report.to_dict()}, ensure_ascii=False))
+        return 0
+    store = manifest.get("store")
+    where = f" (vectors in Milvus collection {store['collection']} at {store['uri']})" if store else ""
+    documents = manifest["document_count"]
+    verb = {"full": "Built", "incremental": "Updated", "none": "Up to date:"}[report.kind]
+    print(
+        f"{verb} {qa.index_dir}: {manifest['passage_count']:,} passages from {documents:,} "
+        f"document{'' if documents == 1 else 's'}{where}; {_counts(report)}."
+    )
+    return 0
+
+
+def _counts(report) -> str:
+    """The report's passage counts, seconds and changed files, in one clause."""
+    text = (
+        f"{report.added:,} added, {report.updated:,} updated, {report.unchanged:,} unchanged, "
+        f"{report.removed:,} removed in {report.seconds:.1f} s"
+    )
+    extra = [part for part in (report.files.summary(), report.reason) if part]
+    return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
 def _serve(args: argparse.Namespace) -> int:
     """Gradio is imported only here, so the other commands stay quick to start."""
     from hkai_qa import QA, HkaiQaError
@@ -247,6 +293,10 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < port < 65536:
         raise HkaiQaError(f"port {port} is out of range. Pass a port between 1 and 65535, e.g. --port 7860.")
     qa = QA(args.corpus, args.index, model=args.model, **_mode(args))
+    if args.watch:
+        from hkai_qa.watch import CorpusWatcher
+
+        CorpusWatcher(qa).start()  # a daemon thread: it ends with the server
     bundled = args.corpus is None and args.index is None
     serve(qa, host=args.host, port=port, examples=article_examples(qa) if bundled else (), cors_origins=args.cors)
     return 0

@@ -10,6 +10,7 @@ matches the corpus, store and model; otherwise it is rebuilt, with a notice on t
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .questions import QuestionSet
     from .report import EvalReport
     from .stores import StoreSpec, VectorStore
+    from .update import UpdateReport
 
 
 class QA:
@@ -78,6 +80,7 @@ class QA:
         builder = Builder(corpus_path, index_dir, store_spec, embedder, progress=progress, notify=notify)
         loaded = builder.load_or_build(rebuild)
         self._setup(mode, reranker, corpus_path, index_dir, store_spec, embedder, loaded, notify)
+        self.last_update = builder.last_update
 
     @classmethod
     def load(
@@ -122,9 +125,35 @@ class QA:
         self.store_spec = store_spec
         self.embedder = embedder
         self._notify = notify
-        self._store = loaded.stored
-        self._vector_store = loaded.vectors
-        self._idf_cache: dict[str, float] = {}
+        # One reference to the whole index, so `refresh` swaps it at once under questions in other threads.
+        self._loaded = loaded
+        self._refresh_lock = threading.Lock()
+        self.last_update: UpdateReport | None = None  # what the last build or refresh did; None: nothing to do
+
+    @property
+    def _store(self) -> index_store.StoredIndex:
+        return self._loaded.stored
+
+    @property
+    def _vector_store(self) -> VectorStore:
+        return self._loaded.vectors
+
+    def refresh(self) -> UpdateReport | None:
+        """Bring the index up to date with the corpus: embed new or changed passages only, then swap it in.
+
+        Questions asked meanwhile (in other threads) are answered from the old index;
+        the new one replaces it in one step once fully built. Returns what changed,
+        or None when the index was already current (also in `last_update`).
+        """
+        with self._refresh_lock:
+            builder = Builder(
+                self.corpus_path, self.index_dir, self.store_spec, self.embedder, progress=False, notify=self._notify
+            )
+            loaded = builder.load_or_build()
+            if builder.last_update is not None:
+                self._loaded = loaded
+            self.last_update = builder.last_update
+            return builder.last_update
 
     # --- what it holds -----------------------------------------------------------------------------
 
@@ -154,7 +183,10 @@ class QA:
     def hybrid_alpha(self) -> float:
         """The cosine's weight in hybrid scores (`_defaults.hybrid_alpha` of the passage count)."""
         # A model whose cosines spread less (e5) brings its own pair, so BM25 keeps the same say.
-        return hybrid_alpha(len(self.passages), getattr(self.embedder, "hybrid_alphas", None))
+        return self._hybrid_alpha(self._loaded)
+
+    def _hybrid_alpha(self, loaded: LoadedIndex) -> float:
+        return hybrid_alpha(len(loaded.stored.passages), getattr(self.embedder, "hybrid_alphas", None))
 
     @property
     def threshold(self) -> float:
@@ -165,8 +197,9 @@ class QA:
         """
         return self._threshold(self.mode)
 
-    def _threshold(self, mode: str) -> float:
-        return threshold_for(self.manifest, mode, built_in_abstention(self.embedder)["thresholds"])
+    def _threshold(self, mode: str, loaded: LoadedIndex | None = None) -> float:
+        manifest = (loaded or self._loaded).stored.manifest
+        return threshold_for(manifest, mode, built_in_abstention(self.embedder)["thresholds"])
 
     # --- asking -------------------------------------------------------------------------------------
 
@@ -191,30 +224,34 @@ class QA:
             raise QuestionError("ask_many takes a list of questions; use ask() for one.")
         k = check_k(k, limit=None)
         cleaned = [check_question(q) for q in questions]
-        k = min(k, len(self.passages))
+        loaded = self._loaded  # one index for the whole call, even if `refresh` swaps in another meanwhile
+        k = min(k, len(loaded.stored.passages))
         if not cleaned:
             return []
         # A model trained with question and passage prefixes (e5) encodes questions its own way.
         vectors = getattr(self.embedder, "encode_query", self.embedder.encode)(cleaned)
         tokens = bm25_tokenize(cleaned)
         # One dense search for the whole list: FAISS answers a batch far faster than one by one.
-        scores, ids = self._vector_store.search(vectors, max(CANDIDATE_DEPTH, k))
+        scores, ids = loaded.vectors.search(vectors, max(CANDIDATE_DEPTH, k))
         return [
-            self._answer(q, v, t, k, evidence_for, (scores[i : i + 1], ids[i : i + 1]))
+            self._answer(loaded, q, v, t, k, evidence_for, (scores[i : i + 1], ids[i : i + 1]))
             for i, (q, v, t) in enumerate(zip(cleaned, vectors, tokens, strict=True))
         ]
 
-    def _answer(self, question: str, vector, tokens: list[str], k: int, evidence_for: int | None, dense) -> Answer:
+    def _answer(
+        self, loaded: LoadedIndex, question: str, vector, tokens: list[str], k: int, evidence_for: int | None, dense
+    ) -> Answer:
         # A question BM25 cannot read (another language than the corpus's) is ranked and judged by meaning alone.
-        mode = fusion_mode(self.mode, tokens, self._store.bm25)
+        bm25, passages = loaded.stored.bm25, loaded.stored.passages
+        mode = fusion_mode(self.mode, tokens, bm25)
         ranked = rank_passages(
             mode,
             vector,
             tokens,
-            self._vector_store,
-            self._store.bm25,
+            loaded.vectors,
+            bm25,
             depth=max(CANDIDATE_DEPTH, k),
-            alpha=self.hybrid_alpha,
+            alpha=self._hybrid_alpha(loaded),
             dense=dense,
             keep=max(k, self.reranker.depth if self.reranker else 0),
         )
@@ -222,26 +259,27 @@ class QA:
         best_score = round(ranked[0].score, 6) if ranked else 0.0
         rerank_scores: dict[int, float] = {}
         if self.reranker is not None and ranked:
-            ranked, rerank_scores = rerank(question, ranked, self.passages, self.reranker.scores, self.reranker.depth)
+            ranked, rerank_scores = rerank(question, ranked, passages, self.reranker.scores, self.reranker.depth)
+
+        def weight(token: str) -> float:
+            if token not in loaded.idf_cache:
+                loaded.idf_cache[token] = bm25_ceiling(bm25, [token])
+            return loaded.idf_cache[token]
+
         return assemble(
             question,
             ranked,
-            self.passages,
+            passages,
             k=k,
-            threshold=self._threshold(mode),
+            threshold=self._threshold(mode, loaded),
             best_score=best_score,
             tokens=tokens,
-            weight=self._idf,
+            weight=weight,
             evidence_for=evidence_for,
             rerank_scores=rerank_scores,
             english_only=self.embedder.spec.is_default,
-            notes=[] if mode == self.mode else [MEANING_ALONE_NOTE.format(threshold=self._threshold(mode))],
+            notes=[] if mode == self.mode else [MEANING_ALONE_NOTE.format(threshold=self._threshold(mode, loaded))],
         )
-
-    def _idf(self, token: str) -> float:
-        if token not in self._idf_cache:
-            self._idf_cache[token] = bm25_ceiling(self._store.bm25, [token])
-        return self._idf_cache[token]
 
     def with_mode(self, mode: str) -> QA:
         """The same corpus, index and model, ranking in another mode (nothing is reloaded)."""

@@ -221,7 +221,8 @@ def build_app(qa: QA, *, examples: Sequence[str] = ()) -> gr.Blocks:
             raise gr.Error(str(error), print_exception=False) from None
 
     with gr.Blocks(title=f"hkai-qa · {qa.corpus_name}", analytics_enabled=False) as app:
-        gr.HTML(render_header(qa), js_on_load=None)
+        # Rendered on each page load, so a page opened after `serve --watch` updated the index shows the new count.
+        gr.HTML(lambda: render_header(qa), js_on_load=None)
         chatbot = gr.Chatbot(
             label="Answers",
             show_label=False,

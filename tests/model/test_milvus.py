@@ -116,7 +116,7 @@ def test_stale_index_is_rebuilt_into_the_collection(tmp_path, tiny_corpus):
 
     (tiny_corpus / "coffee.md").write_text("# Coffee\n\nCoffee beans are roasted seeds.\n")
     qa = QA(tiny_corpus, index, store=spec, notify=notices.append)
-    assert "out of date (corpus changed: coffee.md)" in notices[1]
+    assert "files: 1 added (coffee.md); updates of a Milvus store rebuild its collection in full" in notices[1]
     assert qa.ask("How are coffee beans made?").hits[0].section == "Coffee"
     assert milvus_rows(spec, collection_of(tmp_path / "ix")) == list(range(6))
 
