@@ -135,3 +135,11 @@ def derived_abstention(
         "thresholds": thresholds,
         "fitted_on": f"derived from the corpus ({len(pseudo)} pseudo-questions, {len(off_topic)} off-topic)",
     }
+
+
+def is_calibrated(abstention: Any) -> bool:
+    """Whether a manifest's "abstention" entry was fitted by `calibrate` on labelled questions."""
+    if not isinstance(abstention, dict):
+        return False
+    fitted_on = str(abstention.get("fitted_on", "built-in"))
+    return not fitted_on.startswith(("built-in", "derived"))

@@ -25,7 +25,7 @@ import numpy as np
 from . import index_store
 from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE
 from ._files import scratch_array
-from .abstention import derived_abstention
+from .abstention import derived_abstention, is_calibrated
 from .corpus import hash_corpus_files, load_corpus
 from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
@@ -321,10 +321,11 @@ class Builder:
         }
         files = diff_files(old_files, corpus.file_hashes)
         if plan is not None:
-            # An update keeps when the index was first built (and a fitted abstention rule).
+            # An update keeps when the index was first built, and a rule fitted by `calibrate`
+            # (labelled questions outrank a rule derived again from the changed corpus).
             manifest["built_at"] = previous.get("built_at", manifest["built_at"])
             manifest["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            if isinstance(previous.get("abstention"), dict):
+            if is_calibrated(previous.get("abstention")):
                 manifest["abstention"] = previous["abstention"]
             counts = (plan.added, plan.updated, plan.unchanged, plan.removed)
         else:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hkai_qa import QA
+from hkai_qa import QA, index_store
 from hkai_qa.lexical import bm25_tokenize
 
 pytestmark = pytest.mark.slow
@@ -89,6 +89,19 @@ def test_a_new_qa_on_a_changed_corpus_updates_and_keeps_a_fitted_rule(tmp_path, 
     assert second.last_update.kind == "incremental" and second.last_update.added == 1
     assert second.manifest["abstention"]["fitted_on"] == "mine"
     assert second.manifest["built_at"] == first.manifest["built_at"] and second.manifest["updated_at"]
+
+
+def test_an_update_derives_the_abstention_rule_again_from_the_changed_corpus(tmp_path, tiny_corpus):
+    index = tmp_path / "ix"
+    first = QA(tiny_corpus, index=index)
+    assert first.manifest["abstention"]["fitted_on"].startswith("derived")
+    stale = {"thresholds": {"hybrid": 0.99, "dense": 0.99, "bm25": 0.99}, "fitted_on": "derived from an old corpus"}
+    index_store.update_manifest(index, {"abstention": stale})
+    (tiny_corpus / "kittens.md").write_text(KITTENS, encoding="utf-8")
+    second = QA(tiny_corpus, index=index)
+    assert second.last_update.kind == "incremental"
+    assert second.manifest["abstention"]["fitted_on"].startswith("derived from the corpus")
+    assert second.manifest["abstention"]["thresholds"]["dense"] < 0.99
 
 
 def test_a_model_change_rebuilds_everything_and_says_why(tmp_path, tiny_corpus):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hkai_qa.abstention import MAX_PSEUDO_QUESTIONS, off_topic_questions, pseudo_questions, threshold_between
+from hkai_qa.abstention import (
+    MAX_PSEUDO_QUESTIONS,
+    is_calibrated,
+    off_topic_questions,
+    pseudo_questions,
+    threshold_between,
+)
 from hkai_qa.passages import Passage
 
 
@@ -48,3 +54,10 @@ def test_the_bundled_off_topic_bank_is_many_distinct_questions():
     assert len(bank) >= 50
     assert len(set(bank)) == len(bank)
     assert not any(q.startswith("#") for q in bank)
+
+
+def test_only_a_rule_fitted_on_labelled_questions_counts_as_calibrated():
+    assert is_calibrated({"thresholds": {}, "fitted_on": "questions.jsonl"})
+    assert not is_calibrated({"thresholds": {}, "fitted_on": "built-in defaults (tests/data/hk_questions.jsonl)"})
+    assert not is_calibrated({"thresholds": {}, "fitted_on": "derived from the corpus (12 pseudo-questions)"})
+    assert not is_calibrated(None)
