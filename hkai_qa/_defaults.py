@@ -17,6 +17,10 @@ BM25_PARAMETERS = {"method": "lucene", "k1": 1.5, "b": 0.75, "stemmer": "english
 HYBRID_ALPHA_SMALL = 0.8
 HYBRID_ALPHA_LARGE = 0.5
 LARGE_CORPUS_PASSAGES = 1_000
+# The closest sentence's share of the hybrid score, taken from the cosine's, on corpora small enough to
+# have sentence vectors (hkai_qa.sentence_vectors; benchmarks/quality.py measures it). A model with
+# its own hybrid weights (e5) has none measured, so it ranks without them.
+SENTENCE_SHARE = 0.2
 
 # Below these scores the best hit is taken not to answer the question. First
 # fitted on tests/data/hk_questions.jsonl; `hkai-qa calibrate` refits them.
@@ -39,3 +43,8 @@ def hybrid_alpha(passage_count: int, alphas: tuple[float, float] | None = None) 
     """
     small, large = alphas or (HYBRID_ALPHA_SMALL, HYBRID_ALPHA_LARGE)
     return large if passage_count >= LARGE_CORPUS_PASSAGES else small
+
+
+def sentence_share(passage_count: int, alphas: tuple[float, float] | None = None) -> float:
+    """The closest sentence's weight in hybrid scores: 0 for large corpora and for models with their own weights."""
+    return 0.0 if alphas is not None or passage_count >= LARGE_CORPUS_PASSAGES else SENTENCE_SHARE

@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import index_store
-from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE
+from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE, sentence_share
 from ._files import scratch_array
 from .abstention import derived_abstention, is_calibrated
 from .corpus import hash_corpus_files, load_corpus
 from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
 from .passages import Passage, split_documents
+from .sentence_vectors import SentenceVectors, embed_sentences, vectors_by_text
 from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
 from .stores.faiss import EXACT_LIMIT
 from .update import CHUNKING_VERSION, PassagePlan, UpdateReport, diff_files, full_rebuild_reason, plan_passages
@@ -302,6 +303,7 @@ class Builder:
             self.notify(f"building the index for {self.corpus_path} ({embedding:,} passages to embed) …")
         store_manifest = self._fill_store(store, passages, texts, model, show, plan, old_vectors)
         del old_vectors  # the old vectors.npy is replaced below: let go of its memory map first
+        sentences = self._sentence_vectors(passages, plan is not None)
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
         manifest = {
@@ -337,17 +339,30 @@ class Builder:
         report.seconds = round(time.perf_counter() - started, 3)  # before writing: the manifest records it
         manifest["last_update"] = report.to_dict()
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
-        index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+        index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25, sentences)
         manifest = index_store.read_manifest(self.index_dir)
         if isinstance(store, FaissStore):
             # Answer from the written file, memory-mapped, rather than the build's scratch copy.
             vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
             store.matrix = vectors
-        stored = index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25)
+        stored = index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25, sentences)
         self.last_update = report
         if previous is not None:
             self.notify(f"index {self.index_dir} {report.summary()}.")
         return LoadedIndex(stored, store)
+
+    def _sentence_vectors(self, passages: list[Passage], updating: bool) -> SentenceVectors | None:
+        """A small corpus's sentence vectors (None for a large one); an update reuses the old index's by text."""
+        if sentence_share(len(passages), getattr(self.embedder, "hybrid_alphas", None)) <= 0:
+            return None
+        known = {}
+        if updating:
+            try:
+                old = index_store.read_index(self.index_dir)
+                known = vectors_by_text(old.passages, old.sentences)
+            except IndexStoreError:
+                pass  # the sentences are embedded afresh
+        return embed_sentences(passages, self.embedder.encode, self.embedder.dimension, known)
 
     def _plan_update(
         self, previous: dict[str, Any] | None, passages: list[Passage], model: dict[str, Any], reason: str

@@ -4,6 +4,8 @@
     passages.jsonl  one passage per line (text, heading, source, offsets)
     vectors.npy     float32 unit vectors, one row per passage (no pickles)
     faiss.index     the FAISS index over those vectors
+    sentence_vectors.npy, sentence_passages.npy
+                    small corpora: a vector per sentence and its passage row (hkai_qa.sentence_vectors)
     bm25/           bm25s's own arrays and JSON
 
 An index whose vectors live in Milvus (manifest `store.kind` "milvus") has no
@@ -45,6 +47,7 @@ from ._files import (
 from .errors import IndexStoreError
 from .lexical import load_bm25
 from .passages import Passage
+from .sentence_vectors import SentenceVectors
 from .stores.faiss import read_faiss_index, write_faiss_index
 
 if TYPE_CHECKING:
@@ -57,8 +60,10 @@ MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 VECTORS = "vectors.npy"
 FAISS_INDEX = "faiss.index"
+SENTENCE_VECTORS = "sentence_vectors.npy"  # small corpora only (see hkai_qa.sentence_vectors)
+SENTENCE_PASSAGES = "sentence_passages.npy"
 BM25_FOLDER = "bm25"
-OUR_FILES = (MANIFEST, PASSAGES, VECTORS, FAISS_INDEX)
+OUR_FILES = (MANIFEST, PASSAGES, VECTORS, FAISS_INDEX, SENTENCE_VECTORS, SENTENCE_PASSAGES)
 BM25_FILE = re.compile(r"^[\w.-]+\.index\.(npy|json)$")  # bm25s's names: data.csc.index.npy, vocab.index.json, ...
 # What a file manager may drop into any folder it shows; harmless to replace.
 DESKTOP_CLUTTER = (".DS_Store", "Thumbs.db", "desktop.ini")
@@ -74,6 +79,7 @@ class StoredIndex:
     vectors: np.ndarray | None  # None when the vectors live in Milvus
     faiss_index: faiss.Index | None
     bm25: bm25s.BM25
+    sentences: SentenceVectors | None = None  # None: a large corpus, or an index built before they existed
 
 
 def rebuild_hint(folder: Path, corpus: str | None = None) -> str:
@@ -352,6 +358,7 @@ def read_index(folder: str | Path) -> StoredIndex:
             faiss_index = read_faiss_index(folder / FAISS_INDEX)
         bm25 = load_bm25(folder / BM25_FOLDER)
         _check_bm25(bm25, count, folder / BM25_FOLDER, hint)
+        sentences = _read_sentences(folder, manifest, count, hint)
     except (ValueError, KeyError, TypeError, OSError, RuntimeError) as error:
         raise IndexStoreError(f"{folder} is damaged ({type(error).__name__}: {str(error)[:160]}). {hint}") from None
     n_vectors = len(vectors) if vectors is not None else count
@@ -366,7 +373,19 @@ def read_index(folder: str | Path) -> StoredIndex:
             f"{folder} is inconsistent: {FAISS_INDEX} holds {faiss_index.d}-dimensional vectors, "
             f"{VECTORS} {vectors.shape[1]}-dimensional ones. {hint}"
         )
-    return StoredIndex(folder, manifest, passages, vectors, faiss_index, bm25)
+    return StoredIndex(folder, manifest, passages, vectors, faiss_index, bm25, sentences)
+
+
+def _read_sentences(folder: Path, manifest: dict[str, Any], count: int, hint: str) -> SentenceVectors | None:
+    """The sentence vectors the manifest lists, checked: float32 [sentences, dimension], rows of real passages."""
+    if SENTENCE_VECTORS not in manifest["file_sizes"]:
+        return None
+    vectors = np.load(folder / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
+    rows = np.load(folder / SENTENCE_PASSAGES, allow_pickle=False)
+    _check_vectors(vectors, len(rows), _dimension(manifest), folder / SENTENCE_VECTORS, hint)
+    if rows.ndim != 1 or (len(rows) and (rows.min() < 0 or rows.max() >= count or np.any(np.diff(rows) < 0))):
+        raise IndexStoreError(f"{folder / SENTENCE_PASSAGES} does not list passages in order. {hint}")
+    return SentenceVectors(rows, vectors)
 
 
 def _dimension(manifest: dict[str, Any]) -> int | None:
@@ -436,6 +455,7 @@ def write_index(
     vectors: np.ndarray | None,
     faiss_index: faiss.Index | None,
     bm25: bm25s.BM25,
+    sentences: SentenceVectors | None = None,
 ) -> None:
     """Write an index into `folder`, replacing what is there only once all of it is on disk.
 
@@ -460,6 +480,11 @@ def write_index(
                 np.save(staging / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
                 write_faiss_index(faiss_index, staging / FAISS_INDEX)
             bm25.save(str(staging / BM25_FOLDER), allow_pickle=False)
+            if sentences is not None:
+                vectors_out = np.ascontiguousarray(sentences.vectors, dtype=np.float32)
+                np.save(staging / SENTENCE_VECTORS, vectors_out, allow_pickle=False)
+                rows_out = np.asarray(sentences.passages, dtype=np.int32)
+                np.save(staging / SENTENCE_PASSAGES, rows_out, allow_pickle=False)
             sizes = {
                 p.relative_to(staging).as_posix(): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()
             }

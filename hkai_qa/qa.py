@@ -16,13 +16,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import index_store
-from ._defaults import CANDIDATE_DEPTH, DEFAULT_ENCODER, DEFAULT_K, DEFAULT_KS, DEFAULT_MODE, MODES, hybrid_alpha
+from ._defaults import (
+    CANDIDATE_DEPTH,
+    DEFAULT_ENCODER,
+    DEFAULT_K,
+    DEFAULT_KS,
+    DEFAULT_MODE,
+    MODES,
+    hybrid_alpha,
+    sentence_share,
+)
 from .answer import MEANING_ALONE_NOTE, Answer, assemble, check_k, check_mode, check_question, rerank, threshold_for
 from .build import Builder, LoadedIndex, Notify, built_in_abstention, locate, log_notice, model_cache, open_index
 from .errors import CorpusError, QuestionError
 from .lexical import bm25_ceiling, bm25_tokenize
 from .onnx_encoder import make_embedder
-from .ranking import fusion_mode, rank_passages
+from .ranking import fusion_mode, judged_score, rank_passages
 from .rerank import PairScorer, Reranker
 from .stores import parse_store
 
@@ -253,10 +262,12 @@ class QA:
             depth=max(CANDIDATE_DEPTH, k),
             alpha=self._hybrid_alpha(loaded),
             dense=dense,
-            keep=max(k, self.reranker.depth if self.reranker else 0),
+            sentences=loaded.stored.sentences,
+            sentence_share=sentence_share(len(passages), getattr(self.embedder, "hybrid_alphas", None)),
         )
-        # Whether the corpus answers is the retrieval's call, made before any reranking.
-        best_score = round(ranked[0].score, 6) if ranked else 0.0
+        # Whether the corpus answers is the retrieval's call, made before any reranking, over every candidate.
+        best_score = round(judged_score(ranked), 6)
+        ranked = ranked[: max(k, self.reranker.depth if self.reranker else 0)]
         rerank_scores: dict[int, float] = {}
         if self.reranker is not None and ranked:
             ranked, rerank_scores = rerank(question, ranked, passages, self.reranker.scores, self.reranker.depth)

@@ -17,6 +17,7 @@ from .lexical import CJK_RUN, bm25_ceiling, bm25_scores
 if TYPE_CHECKING:
     import bm25s
 
+    from .sentence_vectors import SentenceVectors
     from .stores import VectorStore
 
 RRF_K = 60
@@ -74,6 +75,19 @@ class Ranked:
     bm25_coverage: float
     dense_rank: int | None
     bm25_rank: int | None
+    # The hybrid score without the closest sentence's share: what abstention judges (see `judged_score`).
+    passage_score: float | None = None
+    sentence_score: float | None = None
+
+
+def judged_score(ranked: Sequence[Ranked]) -> float:
+    """The score abstention compares with the threshold: the best passage-level score among the candidates.
+
+    Sentence evidence reorders passages, but a question off the corpus's topic
+    still finds some sentence close to it, so "not in the documents" is judged on
+    the passage-level score, as the thresholds were derived and calibrated.
+    """
+    return max((r.score if r.passage_score is None else r.passage_score for r in ranked), default=0.0)
 
 
 def fusion_mode(mode: str, query_tokens: list[str], retriever: bm25s.BM25) -> str:
@@ -107,6 +121,8 @@ def rank_passages(
     alpha: float,
     dense: tuple[np.ndarray, np.ndarray] | None = None,
     keep: int | None = None,
+    sentences: SentenceVectors | None = None,
+    sentence_share: float = 0.0,
 ) -> list[Ranked]:
     """Passages for one question, best first.
 
@@ -117,18 +133,28 @@ def rank_passages(
     candidate, so BM25-only candidates get their cosine too. `dense` is the
     store's (scores, ids) for this question when already searched in a batch;
     `keep` returns only the first that many.
+
+    With `sentences` (a small corpus's sentence vectors) hybrid mode moves
+    `sentence_share` of the cosine's weight to the passage's closest sentence:
+    `(alpha - share) * cosine + share * closest sentence + (1 - alpha) * coverage`.
     """
     _, dense_ids = dense if dense is not None else store.search(query_vector[None, :], depth)
     dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
     lexical = bm25_scores(retriever, query_tokens)
     ceiling = bm25_ceiling(retriever, query_tokens)
     bm25_ranking = [int(i) for i in top_ids(lexical, depth) if lexical[i] > 0]
+    closest_all = None
+    sentence_ranking: list[int] = []
+    if mode == "hybrid" and sentences is not None and sentence_share > 0:
+        closest_all = sentences.closest(query_vector, len(lexical))
+        # A passage whose one sentence answers may sit outside both top lists: its sentence brings it in.
+        sentence_ranking = [int(i) for i in top_ids(closest_all, depth)]
     if mode == "dense":
         candidates = dense_ranking
     elif mode == "bm25":
         candidates = bm25_ranking or dense_ranking
     else:
-        candidates = list(dict.fromkeys(dense_ranking + bm25_ranking))
+        candidates = list(dict.fromkeys(dense_ranking + bm25_ranking + sentence_ranking))
     ids = np.asarray(candidates, dtype=np.int64)
     cosine = store.vectors(ids) @ query_vector.astype(np.float32)
     bm25 = lexical[ids]
@@ -139,6 +165,10 @@ def rank_passages(
         fused = coverage
     else:
         fused = alpha * cosine + (1.0 - alpha) * coverage
+    passage_level = fused
+    closest = None if closest_all is None else closest_all[ids]
+    if closest is not None:
+        fused = passage_level + sentence_share * (closest - cosine)
     dense_rank = {p: r for r, p in enumerate(dense_ranking, start=1)}
     bm25_rank = {p: r for r, p in enumerate(bm25_ranking, start=1)}
     order = np.lexsort((ids, -fused))
@@ -151,6 +181,8 @@ def rank_passages(
             bm25_coverage=float(coverage[i]),
             dense_rank=dense_rank.get(int(ids[i])),
             bm25_rank=bm25_rank.get(int(ids[i])),
+            passage_score=float(passage_level[i]),
+            sentence_score=None if closest is None else float(closest[i]),
         )
         for i in order[:keep]
     ]
