@@ -464,7 +464,9 @@ def write_index(
     the previous index stays as it was.
     """
     folder = Path(folder)
-    needed = _estimated_bytes(passages, vectors, bm25)
+    needed = _estimated_bytes(passages, vectors, bm25) + (
+        sentences.vectors.nbytes + sentences.passages.nbytes if sentences is not None else 0
+    )
     with build_lock(folder):
         check_replaceable(folder)
         try:
