@@ -2,9 +2,11 @@
 
     python benchmarks/pdf_pages.py [--corpus DIR]
 
-The corpus is two pdfTeX manuals Debian ships (benchmarks/data/SOURCE.txt), copied (and
-unpacked) into DIR at run time: libtasn1-doc's, with an outline and page labels, and
-bzip2-doc's, without an outline. The questions (benchmarks/data/pdf_questions.jsonl) name the
+The corpus is four real PDFs that Debian ships, copied (and unpacked) into DIR at run time:
+a manual with an outline and page labels (libtasn1-doc's), a manual without an outline
+(bzip2-doc's), a paper without an outline (zlib1g-dev's "Everything we know about CRC but
+afraid to forget", Kadatch and Jenkins) and a specification with an outline
+(shared-mime-info's). The questions (benchmarks/data/pdf_questions.jsonl) name the
 physical page the answer is printed on; a hit is right when its pages cover it (the same
 judgement as `hkai-qa eval benchmarks/data/pdf_questions.jsonl --corpus DIR`). The naive
 baseline, measured in the same run, is one passage per page from pypdf, the bare
@@ -30,6 +32,8 @@ QUESTIONS = REPO / "benchmarks" / "data" / "pdf_questions.jsonl"
 PDFS = [
     ("libtasn1.pdf", Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf"), "libtasn1-doc"),
     ("bzip2-manual.pdf", Path("/usr/share/doc/bzip2/manual.pdf.gz"), "bzip2-doc"),
+    ("crc-paper.pdf", Path("/usr/share/doc/zlib1g-dev/crc-doc.1.0.pdf.gz"), "zlib1g-dev"),
+    ("shared-mime-info-spec.pdf", Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf"), "shared-mime-info"),
 ]
 DEPTH = 3
 
