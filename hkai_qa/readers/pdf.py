@@ -5,7 +5,8 @@ test files, see docs/formats.md). Every text line is collected with its page,
 height on the page and font size, then:
 
 - a running header or footer (a line at the top or bottom of a page that comes
-  back on several pages, digits aside) and bare page numbers are dropped;
+  back on several pages, digits aside) and bare page numbers are dropped, and
+  so are runs of lines that are bare numbers (a chart's axis ticks);
 - sections come from the outline (bookmarks) when the PDF has one, each
   heading found on its destination page, and headings set smaller than all of
   the outline's nest under it (an outline often stops at some depth); otherwise a line is a heading when it
@@ -41,6 +42,8 @@ from .assembly import DocumentAssembler
 EDGE_LINES = 2
 # A running line comes back on at least this many pages (every page of a one- or two-page file).
 MIN_RUNNING_PAGES = 3
+# This many lines in a row that are bare numbers are a chart's axis ticks, not text.
+MIN_NUMBER_RUN = 3
 # Text at least this much larger than the body text is a heading (when the line is short).
 HEADING_SIZE_RATIO = 1.15
 MAX_HEADING_WORDS = 16
@@ -54,6 +57,7 @@ MIN_TEXT_CHARS = 20
 _NUMBERED = re.compile(r"^(?:(?:chapter|section|part|appendix)\s+)?([0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)+)\.?\s+\S")
 _PAGE_NUMBER = re.compile(r"^[\W_]*(?:page\s*)?(?:[0-9]+|[ivxlcdm]+)(?:\s*(?:of|/)\s*[0-9]+)?[\W_]*$", re.IGNORECASE)
 # The dots leading a table of contents' titles to their page numbers: layout, not words (one token each).
+_BARE_NUMBER = re.compile(r"^[-+−]?[0-9]+(?:[.,][0-9]+)*\s*%?$")
 _LEADER_DOTS = re.compile(r"(?:\s*\.){5,}\s*")
 _LABEL_WORD = re.compile(r"^\s*(?:chapter|appendix|annex|section|part)\s+", re.IGNORECASE)
 _NUMBER_PREFIX = re.compile(r"^\s*(?:[0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)*)\.?\s+")
@@ -108,6 +112,7 @@ def read_pdf(data: bytes, source: str) -> Document:
             "Run OCR on it first, e.g. `ocrmypdf in.pdf out.pdf`, and index the output."
         )
     _drop_running_lines(pages, labels)
+    _drop_number_runs(pages)
     if outline:
         headings = _headings_from_outline(pages, outline)
         _add_headings_below_outline(headings, pages)
@@ -244,6 +249,23 @@ def _drop_running_lines(pages: list[list[_Line]], labels: list[str | None]) -> N
             if _PAGE_NUMBER.match(text) or text == labels[number] or repeated:
                 doomed.add(index)
         pages[number] = [line for i, line in enumerate(lines) if i not in doomed]
+
+
+def _drop_number_runs(pages: list[list[_Line]]) -> None:
+    """Remove runs of lines that are bare numbers (in place): a chart's axis ticks, no words to find."""
+    for number, lines in enumerate(pages):
+        bare = [bool(_BARE_NUMBER.match(line.text)) for line in lines]
+        doomed = set()
+        start = 0
+        while start < len(lines):
+            end = start
+            while end < len(lines) and bare[end]:
+                end += 1
+            if end - start >= MIN_NUMBER_RUN:
+                doomed.update(range(start, end))
+            start = end + 1
+        if doomed:
+            pages[number] = [line for i, line in enumerate(lines) if i not in doomed]
 
 
 def _carries_page_number(text: str, number: int, label: str | None) -> bool:
