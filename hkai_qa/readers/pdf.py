@@ -16,8 +16,8 @@ height on the page and font size, then:
   "Appendix A Copying";
 - the dot leaders of a table of contents become one ellipsis (a token per dot
   would fill passages with dots);
-- a line set further below the previous one than lines usually are starts a
-  paragraph (a blank line in the text), so passages are cut between paragraphs;
+- a line set further below the previous one than lines usually are, or
+  starting with a bullet, starts a paragraph (a blank line in the text), so passages are cut between paragraphs;
 - a word hyphenated at a line end is joined, unless the document writes it
   with a hyphen elsewhere;
 - pages are recorded where they start, physical (1-based) with the printed
@@ -57,6 +57,7 @@ MIN_TEXT_CHARS = 20
 _NUMBERED = re.compile(r"^(?:(?:chapter|section|part|appendix)\s+)?([0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)+)\.?\s+\S")
 _PAGE_NUMBER = re.compile(r"^[\W_]*(?:page\s*)?(?:[0-9]+|[ivxlcdm]+)(?:\s*(?:of|/)\s*[0-9]+)?[\W_]*$", re.IGNORECASE)
 # The dots leading a table of contents' titles to their page numbers: layout, not words (one token each).
+_BULLET = re.compile(r"^[•◦▪‣∙·–]\s")
 _BARE_NUMBER = re.compile(r"^[-+−]?[0-9]+(?:[.,][0-9]+)*\s*%?$")
 _LEADER_DOTS = re.compile(r"(?:\s*\.){5,}\s*")
 _LABEL_WORD = re.compile(r"^\s*(?:chapter|appendix|annex|section|part)\s+", re.IGNORECASE)
@@ -456,7 +457,8 @@ def _assemble(
 
 
 def _paragraph_starts(pages: list[list[_Line]]) -> set[tuple[int, int]]:
-    """(page, line) of the lines that start a paragraph: set further below the previous line than lines usually are.
+    """(page, line) of the lines that start a paragraph: set further below the previous line than lines usually are,
+    or starting with a bullet (also at the top of a page, where there is no gap to see).
 
     A paragraph's lines are set at the document's usual line distance; a blank
     gap (a paragraph, list item or table break) is wider. Passages are then cut
@@ -474,8 +476,8 @@ def _paragraph_starts(pages: list[list[_Line]]) -> set[tuple[int, int]]:
         (page, index)
         for page, lines in enumerate(pages)
         for index in range(1, len(lines))
-        if lines[index - 1].y - lines[index].y > usual * PARAGRAPH_GAP_RATIO
-    }
+        if lines[index - 1].y - lines[index].y > usual * PARAGRAPH_GAP_RATIO or _BULLET.match(lines[index].text)
+    } | {(page, 0) for page, lines in enumerate(pages) if lines and _BULLET.match(lines[0].text)}
 
 
 def _unhyphenate(text: str, following: object, vocabulary: Counter) -> tuple[str, bool]:
