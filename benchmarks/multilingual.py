@@ -95,8 +95,10 @@ def fitted_thresholds(qa) -> dict[str, object]:
 
 def cosine_spread(qa) -> float:
     """Median over the English questions of the standard deviation of their cosines to the passages."""
+    from hkai_qa.embedding import passage_texts
+
     encode_query = getattr(qa.embedder, "encode_query", qa.embedder.encode)
-    passages = qa.embedder.encode([p.searchable_text for p in qa.passages])
+    passages = qa.embedder.encode(passage_texts(qa.embedder, qa.passages))
     questions = encode_query([r["question"] for r in rows_of(SETS["English"]) if r.get("answerable", True)])
     return median((questions @ passages.T).std(axis=1))
 
