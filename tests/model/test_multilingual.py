@@ -11,8 +11,8 @@ import pytest
 
 from hkai_qa import QA, index_store
 from hkai_qa.cli import main
-from hkai_qa.embedding import PASSAGE_TEXT_KEY, WITHOUT_HEADING, passage_texts
 from hkai_qa.e5_encoder import MODEL_NAME, THRESHOLDS, WEIGHTS_SHA256, E5Embedder
+from hkai_qa.embedding import PASSAGE_TEXT_KEY, WITHOUT_HEADING, passage_texts
 from tests.conftest import BUNDLED_CORPUS, REPO
 
 pytestmark = pytest.mark.slow
