@@ -27,6 +27,7 @@ from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAU
 from ._files import is_being_written, scratch_array
 from .abstention import derived_abstention, is_calibrated
 from .corpus import hash_corpus_files, load_corpus
+from .embedding import PASSAGE_TEXT_KEY, passage_text_fields, passage_texts
 from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
 from .passages import Passage, split_documents
@@ -286,6 +287,8 @@ class Builder:
             return f"built with model {recorded.get('name')!r}, asked for {self.embedder.name!r}"
         if not self.embedder.spec.is_default and recorded.get("weights_sha256") != self.embedder.weights_sha256:
             return "the model's weights changed"
+        if recorded.get(PASSAGE_TEXT_KEY) != passage_text_fields(self.embedder).get(PASSAGE_TEXT_KEY):
+            return f"passages are embedded differently for {self.embedder.name} now"
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:
@@ -311,6 +314,7 @@ class Builder:
             "dimension": self.embedder.dimension,
             "max_tokens": self.embedder.max_tokens,
             "encoder": getattr(self.embedder, "backend", "torch"),
+            **passage_text_fields(self.embedder),
         }
         old_files = (previous or {}).get("corpus_files") or {}
         plan, old_vectors, reason = self._plan_update(previous, passages, model, reason)
@@ -318,7 +322,8 @@ class Builder:
         show = self.progress if self.progress is not None else embedding > 500
         if show:
             self.notify(f"building the index for {self.corpus_path} ({embedding:,} passages to embed) …")
-        store_manifest = self._fill_store(store, passages, texts, model, show, plan, old_vectors)
+        embedded = passage_texts(self.embedder, passages)
+        store_manifest = self._fill_store(store, passages, embedded, model, show, plan, old_vectors)
         del old_vectors  # the old vectors.npy is replaced below: let go of its memory map first
         sentences = self._sentence_vectors(passages, plan is not None)
         bm25 = build_bm25(texts)
