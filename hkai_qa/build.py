@@ -339,7 +339,7 @@ class Builder:
             counts = (plan.added, plan.updated, plan.unchanged, plan.removed)
         else:
             counts = (len(passages), 0, 0, int((previous or {}).get("passage_count") or 0))
-        retrained = plan is not None and len(passages) > EXACT_LIMIT
+        retrained = plan is not None and isinstance(store, FaissStore) and len(passages) > EXACT_LIMIT
         report = UpdateReport(
             "incremental" if plan else "full", *counts, 0.0, files, reason=reason, retrained=retrained
         )
@@ -440,23 +440,15 @@ class Builder:
             return {}
         steps = range(0, len(passages), store.batch_size)
         bar = _progress_bar(len(passages) - present, show and len(steps) > 1)
+
+        def encode(rows: list[int]) -> np.ndarray:
+            return self.embedder.encode([texts[i] for i in rows], progress=show and len(steps) == 1)
+
         for start in steps:
             ids = store.missing(start, min(start + store.batch_size, len(passages)))
             if ids:
                 old_rows = [plan.reuse[i] if plan else None for i in ids]
-                kept = store.stored_vectors([old_passages[row] for row in old_rows if row is not None])
-                vectors = np.empty((len(ids), self.embedder.dimension), dtype=np.float32)
-                fresh = []
-                for at, row in enumerate(old_rows):
-                    vector = kept.pop(0) if row is not None else None
-                    if vector is None:
-                        fresh.append(at)
-                    else:
-                        vectors[at] = vector
-                if fresh:
-                    vectors[fresh] = self.embedder.encode(
-                        [texts[ids[at]] for at in fresh], progress=show and len(steps) == 1
-                    )
+                vectors = _milvus_batch(store, ids, old_rows, old_passages or [], encode, self.embedder.dimension)
                 store.add(ids, vectors, [passages[i] for i in ids])
                 bar.update(len(ids))
         bar.close()
@@ -483,6 +475,25 @@ def _progress_bar(total: int, show: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not show, unit="passage", desc="embedding")
+
+
+def _milvus_batch(
+    store, ids: list[int], old_rows: list[int | None], old_passages: list[Passage], encode, dimension: int
+) -> np.ndarray:
+    """The vectors of passages `ids`: the stored vector of the old passage a row keeps (an unchanged text
+    under a new id), the model's for the others and for any whose old row is gone."""
+    kept = iter(store.stored_vectors([old_passages[row] for row in old_rows if row is not None]))
+    vectors = np.empty((len(ids), dimension), dtype=np.float32)
+    fresh = []
+    for at, row in enumerate(old_rows):
+        vector = next(kept) if row is not None else None
+        if vector is None:
+            fresh.append(at)
+        else:
+            vectors[at] = vector
+    if fresh:
+        vectors[fresh] = encode([ids[at] for at in fresh])
+    return vectors
 
 
 def _fill_from_plan(vectors: np.ndarray, plan: PassagePlan, old_vectors: np.ndarray, encode) -> None:

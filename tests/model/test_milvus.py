@@ -315,6 +315,38 @@ def test_an_update_embeds_only_changed_passages_and_answers_as_faiss_does(target
     assert got.removed >= 1 and got.files.removed == ["roads.txt"]
 
 
+@LITE_ONLY
+def test_an_interrupted_update_leaves_the_old_index_answering_and_the_next_completes(
+    target, tmp_path, tiny_corpus, monkeypatch
+):
+    from hkai_qa.stores.milvus import MilvusStore
+
+    index, spec = tmp_path / "ix", target.spec(tmp_path)
+    before = QA(tiny_corpus, index, store=spec)
+    answer = before.ask("How is black tea made?")
+    with (tiny_corpus / "tea.txt").open("a", encoding="utf-8") as handle:
+        handle.write("\nStorage:\n\nKeep black tea dry, away from light and strong smells.\n")
+    (tiny_corpus / "coffee.md").write_text("# Coffee\n\nCoffee beans are roasted seeds.\n")
+    add = MilvusStore.add
+
+    def add_one_then_stop(self, ids, vectors, passages):
+        add(self, ids[:1], vectors[:1], passages[:1])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MilvusStore, "add", add_one_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        QA(tiny_corpus, index, store=spec)
+    assert before.ask("How is black tea made?") == answer  # the open index, and a new one on the old folder
+    assert QA.load(index).ask("How is black tea made?") == answer
+    assert len(milvus_rows(spec, collection_of(index))) == len(before.passages) + 1
+
+    monkeypatch.setattr(MilvusStore, "add", add)
+    qa = QA(tiny_corpus, index, store=spec)
+    assert qa.last_update.kind == "incremental"
+    assert qa.ask("How should black tea be stored?").hits[0].section == "Storage"
+    assert milvus_rows(spec, collection_of(index)) == passage_ids(qa)
+
+
 def test_a_server_that_goes_away_is_a_clear_error_and_loses_nothing(milvus_server, tmp_path, tiny_corpus, capsys):
     """Killed mid-session: every call says which server is gone and what to do; the index folder stays as it was;
     started again on the same data, the same index answers as before."""
