@@ -318,6 +318,28 @@ def build_lock(folder: str | Path) -> Iterator[None]:
                 os.close(descriptor)
 
 
+def is_being_written(folder: str | Path) -> bool:
+    """Whether a writer (another process, or another thread of this one) holds `folder`'s build lock now.
+
+    A snapshot, not a lock: a reader uses it to answer from a complete index that is
+    behind its corpus instead of waiting for the writer that is bringing it up to date.
+    """
+    folder = Path(folder)
+    try:
+        descriptor = os.open(folder.parent / f".{folder.name}.lock", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False  # no lock file: nobody is writing
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)  # closing also releases a shared lock we took
+    return False
+
+
 def _acquire(path: Path) -> tuple[int | None, bool]:
     """(descriptor holding the lock or None, whether we may remove the file)."""
     while True:

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import index_store
 from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE
-from ._files import scratch_array
+from ._files import is_being_written, scratch_array
 from .abstention import derived_abstention, is_calibrated
 from .corpus import hash_corpus_files, load_corpus
 from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
@@ -204,12 +204,18 @@ class Builder:
         self.progress = progress
         self.notify = notify
         self.last_update: UpdateReport | None = None  # what the last build did; None when the index was current
+        self.behind: str | None = None  # why the index answering is behind its corpus while another writer updates it
 
-    def load_or_build(self, rebuild: bool = False) -> LoadedIndex:
-        """The index on disk when it matches corpus, store and model; else a new build (with a notice why)."""
+    def load_or_build(self, rebuild: bool = False, wait: bool = False) -> LoadedIndex:
+        """The index on disk when it matches corpus, store and model; else a new build (with a notice why).
+
+        While another writer is updating an index whose corpus changed, the complete old
+        index answers meanwhile (`behind` says why) unless `wait` asks for the update.
+        """
         index_store.check_not_foreign(self.index_dir)
+        self.behind = None
         if not rebuild:
-            ready = self._ready_without_lock()
+            ready = self._ready_without_lock(accept_behind=not wait)
             if ready is not None:
                 return ready
         with index_store.build_lock(self.index_dir):
@@ -246,16 +252,21 @@ class Builder:
                 return self.build()
             return LoadedIndex(stored, vectors)
 
-    def _ready_without_lock(self) -> LoadedIndex | None:
+    def _ready_without_lock(self, accept_behind: bool) -> LoadedIndex | None:
         """The index on disk when it is complete and up to date, read without the build lock, else None.
 
         A build swaps a whole new folder in, so a complete index can be read while another
         process rebuilds it: `ask` answers from the old one instead of waiting for the build.
-        Anything missing, stale or damaged is None, and `load_or_build` sorts it out under the lock.
+        With `accept_behind`, that holds too when only the corpus changed and a writer is
+        already updating the index (waiting would cost a question the whole update).
+        Anything else missing, stale or damaged is None, and `load_or_build` sorts it out under the lock.
         """
         try:
             manifest = index_store.read_manifest(self.index_dir)
-            if self.stale_reason(manifest):
+            reason = self.stale_reason(manifest)
+            if reason and not (
+                accept_behind and reason.startswith(CORPUS_CHANGED) and is_being_written(self.index_dir)
+            ):
                 return None
             stored = index_store.read_index(self.index_dir)
             vectors = open_store(
@@ -263,6 +274,12 @@ class Builder:
             )
         except HkaiQaError:
             return None
+        if reason:
+            self.behind = reason
+            self.notify(
+                f"index {self.index_dir} is behind its corpus ({reason}) and another process is updating it: "
+                "answering from the index as it was until the update is done."
+            )
         return LoadedIndex(stored, vectors)
 
     def stale_reason(self, manifest: dict[str, Any]) -> str | None:

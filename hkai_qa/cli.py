@@ -252,6 +252,8 @@ def _build(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     qa = QA(args.corpus, args.index, model=args.model, rebuild=args.rebuild, progress=not args.json, **_mode(args))
+    if qa.behind:  # another process is updating this index: `build` waits for it, then checks again
+        qa.refresh()
     manifest = qa.manifest
     report = qa.last_update or UpdateReport.nothing(manifest["passage_count"], round(time.perf_counter() - started, 3))
     if args.json:

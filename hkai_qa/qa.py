@@ -81,6 +81,7 @@ class QA:
         loaded = builder.load_or_build(rebuild)
         self._setup(mode, reranker, corpus_path, index_dir, store_spec, embedder, loaded, notify)
         self.last_update = builder.last_update
+        self.behind = builder.behind
 
     @classmethod
     def load(
@@ -129,6 +130,9 @@ class QA:
         self._loaded = loaded
         self._refresh_lock = threading.Lock()
         self.last_update: UpdateReport | None = None  # what the last build or refresh did; None: nothing to do
+        # Why the index answering is behind its corpus (another process was updating it when this one
+        # opened it), else None; `refresh()` waits for that update.
+        self.behind: str | None = None
 
     @property
     def _store(self) -> index_store.StoredIndex:
@@ -149,10 +153,11 @@ class QA:
             builder = Builder(
                 self.corpus_path, self.index_dir, self.store_spec, self.embedder, progress=False, notify=self._notify
             )
-            loaded = builder.load_or_build()
-            if builder.last_update is not None:
+            loaded = builder.load_or_build(wait=True)
+            if builder.last_update is not None or self.behind:
                 self._loaded = loaded
             self.last_update = builder.last_update
+            self.behind = None
             return builder.last_update
 
     # --- what it holds -----------------------------------------------------------------------------

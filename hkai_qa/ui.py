@@ -222,7 +222,8 @@ def build_app(qa: QA, *, examples: Sequence[str] = ()) -> gr.Blocks:
 
     with gr.Blocks(title=f"hkai-qa · {qa.corpus_name}", analytics_enabled=False) as app:
         # Rendered on each page load, so a page opened after `serve --watch` updated the index shows the new count.
-        gr.HTML(lambda: render_header(qa), js_on_load=None)
+        header = gr.HTML(render_header(qa), js_on_load=None)
+        app.load(lambda: render_header(qa), None, header, queue=False, api_visibility="private")
         chatbot = gr.Chatbot(
             label="Answers",
             show_label=False,

@@ -133,3 +133,29 @@ def test_ask_answers_from_the_old_index_while_a_rebuild_holds_its_lock(tmp_path,
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["hits"][0]["section"] == "Processing"
+
+
+def test_ask_answers_from_the_previous_index_while_another_process_updates_a_changed_corpus(tmp_path, tiny_corpus):
+    """Issue 17: a changed corpus that another process is already updating does not make `ask` wait for it."""
+    from hkai_qa._files import build_lock
+
+    index = tmp_path / "ix"
+    assert main(["build", str(tiny_corpus), "--index", str(index)]) == 0
+    (tiny_corpus / "kettles.txt").write_text("Kettles\n\nA kettle whistles when the water boils.\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    ask = [sys.executable, "-m", "hkai_qa.cli", "ask", "How is black tea made?", "--json"]
+    ask += ["--corpus", str(tiny_corpus), "--index", str(index)]
+    build = [sys.executable, "-m", "hkai_qa.cli", "build", str(tiny_corpus), "--index", str(index), "--json"]
+    with build_lock(index):  # as a `hkai-qa build` updating the index holds it
+        answered = subprocess.run(ask, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+        waiting = subprocess.Popen(build, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=20)  # `build` waits for the writer instead of reporting the old index
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["hits"][0]["section"] == "Processing"
+    assert "is behind its corpus" in answered.stderr and "kettles.txt" in answered.stderr
+    assert "kettles.txt" not in json.loads((index / "manifest.json").read_text())["corpus_files"]
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert json.loads(out)["added"] >= 1
+    assert "kettles.txt" in json.loads((index / "manifest.json").read_text())["corpus_files"]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from hkai_qa import IndexStoreError, _files
-from hkai_qa._files import build_lock, scratch_array, swap_in
+from hkai_qa._files import build_lock, is_being_written, scratch_array, swap_in
 from hkai_qa.index_store import check_replaceable, read_index, read_manifest, write_index
 from hkai_qa.lexical import build_bm25
 from hkai_qa.passages import Passage
@@ -198,6 +198,15 @@ def test_the_build_lock_leaves_no_file_and_nests(tmp_path):
             pass
         assert (tmp_path / ".ix.lock").exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_held_build_lock_is_seen_by_readers_and_a_released_one_is_not(tmp_path):
+    assert not is_being_written(tmp_path / "ix")  # no lock file at all
+    with build_lock(tmp_path / "ix"):
+        assert is_being_written(tmp_path / "ix")  # held by this thread: another thread's reader sees it
+    assert not is_being_written(tmp_path / "ix")
+    (tmp_path / ".ix.lock").write_text("")  # a lock file nobody holds
+    assert not is_being_written(tmp_path / "ix")
 
 
 def test_an_index_path_that_is_a_file_leaves_no_lock_beside_it(tmp_path):
