@@ -48,13 +48,14 @@ browser:
 # The format tests make real PDF, Word and HTML files: pandoc, LibreOffice Writer (and an English
 # hyphenation dictionary), poppler's pdftoppm and img2pdf (a scan without a text layer); libtasn1-doc ships
 # a real pdfTeX manual (outline, page labels) that the tests and benchmarks/ingest_formats.py read; bzip2-doc
-# another without an outline, for the page questions of benchmarks/pdf_pages.py.
+# another without an outline, zlib1g-dev a paper (no outline) and shared-mime-info a specification (outline),
+# for the page questions of benchmarks/pdf_pages.py.
 FORMAT_TOOLS := pandoc soffice pdftoppm img2pdf
 formats-tools:
-	@if [ -z "$$(for t in $(FORMAT_TOOLS); do command -v $$t >/dev/null || echo $$t; done)" ] && [ -e /usr/share/hyphen/hyph_en_US.dic ] && [ -e /usr/share/doc/libtasn1-doc/libtasn1.pdf ] && [ -e /usr/share/doc/bzip2/manual.pdf.gz ]; then :; \
+	@if [ -z "$$(for t in $(FORMAT_TOOLS); do command -v $$t >/dev/null || echo $$t; done)" ] && [ -e /usr/share/hyphen/hyph_en_US.dic ] && [ -e /usr/share/doc/libtasn1-doc/libtasn1.pdf ] && [ -e /usr/share/doc/bzip2/manual.pdf.gz ] && [ -e /usr/share/doc/zlib1g-dev/crc-doc.1.0.pdf.gz ] && [ -e /usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc bzip2-doc >/dev/null; \
-	else echo "The format tests need: sudo apt-get install -y --no-install-recommends pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc bzip2-doc" >&2; exit 1; fi
+		pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc bzip2-doc zlib1g-dev shared-mime-info >/dev/null; \
+	else echo "The format tests need: sudo apt-get install -y --no-install-recommends pandoc libreoffice-writer-nogui hyphen-en-us poppler-utils img2pdf fonts-dejavu-core libtasn1-doc bzip2-doc zlib1g-dev shared-mime-info" >&2; exit 1; fi
 
 # A CJK font, so the browser draws the Chinese examples and answers (and screenshots show real glyphs).
 fonts:

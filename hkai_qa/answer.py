@@ -55,6 +55,9 @@ class Hit:
     page: int | None = None
     page_end: int | None = None
     page_label: str | None = None
+    # The page the first evidence sentence starts on (of a passage over pages 34-35, the one to open);
+    # None without pages or without evidence.
+    evidence_page: int | None = None
 
     @property
     def evidence_text(self) -> list[str]:
@@ -63,8 +66,9 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["evidence"] = [list(span) for span in self.evidence]
-        if self.page_label is None:  # printed only where the PDF prints another label than the page number
-            del data["page_label"]
+        for name in ("page_label", "evidence_page"):  # only where the PDF has them
+            if data[name] is None:
+                del data[name]
         return data
 
     @property
@@ -250,6 +254,7 @@ def make_hit(
     """One Hit: the passage, its scores and the sentences sharing the most question terms."""
     from .lexical import bm25_tokenize  # here, so `from hkai_qa import Answer` loads no numpy
 
+    evidence = best_sentences(passage.text, tokens, bm25_tokenize, weight)
     return Hit(
         rank=position,
         section=passage.heading,
@@ -264,9 +269,10 @@ def make_hit(
         bm25_score=round(ranked.bm25_score, 6),
         dense_rank=ranked.dense_rank,
         bm25_rank=ranked.bm25_rank,
-        evidence=best_sentences(passage.text, tokens, bm25_tokenize, weight),
+        evidence=evidence,
         rerank_score=None if rerank_score is None else round(rerank_score, 6),
         page=passage.page,
         page_end=passage.page_end,
         page_label=passage.page_label,
+        evidence_page=passage.page_at(evidence[0][0]) if evidence and passage.page is not None else None,
     )

@@ -249,6 +249,10 @@ class HitOut(BaseModel):
     bm25_rank: int | None
     evidence: list[list[int]] = Field(description="[start, end] offsets into text of the best-matching sentences")
     rerank_score: float | None
+    page: int | None = Field(None, description="first physical page (1-based) in a paged source (PDF), else null")
+    page_end: int | None = Field(None, description="last physical page, else null")
+    page_label: str | None = Field(None, description="the first page's printed label, only where it differs")
+    evidence_page: int | None = Field(None, description="the page the first evidence sentence is on (PDF only)")
 
 
 class AnswerOut(BaseModel):

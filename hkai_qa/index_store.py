@@ -422,6 +422,7 @@ def _passage_from_dict(row: dict[str, Any]) -> Passage:
         page=_optional_int(row.get("page")),
         page_end=_optional_int(row.get("page_end")),
         page_label=None if row.get("page_label") is None else str(row["page_label"]),
+        page_starts=tuple((int(offset), int(number)) for offset, number in row.get("page_starts") or ()),
     )
 
 

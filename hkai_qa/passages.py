@@ -57,6 +57,8 @@ class Passage:
     page: int | None = None
     page_end: int | None = None
     page_label: str | None = None
+    # (offset in `text`, physical page) of each later page that starts inside the passage.
+    page_starts: tuple[tuple[int, int], ...] = ()
 
     @property
     def searchable_text(self) -> str:
@@ -78,9 +80,21 @@ class Passage:
         }
 
     def page_fields(self) -> dict:
-        """`page`, `page_end` and `page_label` where the passage has them (old indexes and text files do not)."""
+        """`page`, `page_end`, `page_label` and `page_starts` where the passage has them (old indexes and
+        text files do not)."""
         fields = {"page": self.page, "page_end": self.page_end, "page_label": self.page_label}
-        return {name: value for name, value in fields.items() if value is not None}
+        found = {name: value for name, value in fields.items() if value is not None}
+        if self.page_starts:
+            found["page_starts"] = [list(start) for start in self.page_starts]
+        return found
+
+    def page_at(self, offset: int) -> int | None:
+        """The physical page that `text[offset]` is printed on; None for formats without pages."""
+        page = self.page
+        for start, number in self.page_starts:
+            if start <= offset:
+                page = number
+        return page
 
 
 @dataclass(frozen=True)
@@ -143,7 +157,17 @@ def _pages_of(section: Section, start: int, end: int) -> dict:
         return {}
     first, last = page_span(section, start, end)
     label = next((label for offset, number, label in reversed(section.pages) if number == first), None)
-    return {"page": first, "page_end": last, "page_label": label if label and label != str(first) else None}
+    starts = tuple(
+        (section.start + offset - start, number)
+        for offset, number, _ in section.pages
+        if start < section.start + offset < end and number > first
+    )
+    return {
+        "page": first,
+        "page_end": last,
+        "page_label": label if label and label != str(first) else None,
+        "page_starts": starts,
+    }
 
 
 def _heading_prefix(document: Document, section: Section) -> str:
@@ -354,8 +378,14 @@ def windows(text: str, start: int, end: int, count_tokens: TokenCounter, budget:
         spans.append((units[first].start, units[last].end))
         if last + 1 >= len(units):
             break
-        # Overlap by one unit when it is small and belongs with what follows.
-        overlap = last > first and units[last].cost <= budget // 3 and units[last].group == units[last + 1].group
+        # Overlap by one unit when it is small and belongs with what follows (and fits with it: else
+        # the next window would be that unit alone, already in this one).
+        overlap = (
+            last > first
+            and units[last].cost <= budget // 3
+            and units[last].group == units[last + 1].group
+            and units[last].cost + units[last + 1].cost <= budget
+        )
         first = last if overlap else last + 1
     return spans
 

@@ -127,7 +127,7 @@ def _page_link(hit: Hit) -> str:
     """ " · p. 7" linking to the source opened at that page (served by `hkai-qa serve`); "" without pages."""
     if hit.pages is None:
         return ""
-    href = f"{SOURCE_ROUTE}/{quote(hit.source)}#page={hit.page}"
+    href = f"{SOURCE_ROUTE}/{quote(hit.source)}#page={hit.evidence_page or hit.page}"  # where the evidence is
     return f' · <a class="hkai-page" href="{_text(href)}" target="_blank" rel="noopener">{_text(hit.pages)}</a>'
 
 

@@ -89,6 +89,10 @@ class DocumentAssembler:
         self._separate(1)
         self._append(text)
 
+    def paragraph(self) -> None:
+        """What follows starts a new paragraph (a PDF's wider gap between lines): a blank line ends the current one."""
+        self._separate(2)
+
     def join(self, text: str) -> None:
         """Text that continues the current line (the rest of a word hyphenated at a line end)."""
         self._append(text)

@@ -5,11 +5,19 @@ test files, see docs/formats.md). Every text line is collected with its page,
 height on the page and font size, then:
 
 - a running header or footer (a line at the top or bottom of a page that comes
-  back on several pages, digits aside) and bare page numbers are dropped;
+  back on several pages, digits aside) and bare page numbers are dropped, and
+  so are runs of lines that are bare numbers (a chart's axis ticks);
 - sections come from the outline (bookmarks) when the PDF has one, each
-  heading found on its destination page; otherwise a line is a heading when it
+  heading found on its destination page, and headings set smaller than all of
+  the outline's nest under it (an outline often stops at some depth); otherwise a line is a heading when it
   is short and set larger than the body text, or numbered ("2.3 Title") and
-  bold; its level follows its size, then its numbering depth;
+  bold; its level follows its size, then its numbering depth; a heading wrapped
+  over lines is one heading, and an outline entry "A Copying" matches its printed
+  "Appendix A Copying";
+- the dot leaders of a table of contents become one ellipsis (a token per dot
+  would fill passages with dots);
+- a line set further below the previous one than lines usually are, or
+  starting with a bullet, starts a paragraph (a blank line in the text), so passages are cut between paragraphs;
 - a word hyphenated at a line end is joined, unless the document writes it
   with a hyphen elsewhere;
 - pages are recorded where they start, physical (1-based) with the printed
@@ -18,6 +26,7 @@ height on the page and font size, then:
 
 from __future__ import annotations
 
+import bisect
 import io
 import logging
 import math
@@ -33,15 +42,25 @@ from .assembly import DocumentAssembler
 EDGE_LINES = 2
 # A running line comes back on at least this many pages (every page of a one- or two-page file).
 MIN_RUNNING_PAGES = 3
+# This many lines in a row that are bare numbers are a chart's axis ticks, not text.
+MIN_NUMBER_RUN = 3
 # Text at least this much larger than the body text is a heading (when the line is short).
 HEADING_SIZE_RATIO = 1.15
 MAX_HEADING_WORDS = 16
 MAX_HEADING_CHARS = 100
+MAX_HEADING_LINES = 3
+# A line this much further below the previous one than the usual line distance starts a paragraph.
+PARAGRAPH_GAP_RATIO = 1.3
 # Fewer letters and digits than this in the whole file: it is a scan without a text layer.
 MIN_TEXT_CHARS = 20
 
 _NUMBERED = re.compile(r"^(?:(?:chapter|section|part|appendix)\s+)?([0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)+)\.?\s+\S")
 _PAGE_NUMBER = re.compile(r"^[\W_]*(?:page\s*)?(?:[0-9]+|[ivxlcdm]+)(?:\s*(?:of|/)\s*[0-9]+)?[\W_]*$", re.IGNORECASE)
+# The dots leading a table of contents' titles to their page numbers: layout, not words (one token each).
+_BULLET = re.compile(r"^[•◦▪‣∙·–]\s")
+_BARE_NUMBER = re.compile(r"^[-+−]?[0-9]+(?:[.,][0-9]+)*\s*%?$")
+_LEADER_DOTS = re.compile(r"(?:\s*\.){5,}\s*")
+_LABEL_WORD = re.compile(r"^\s*(?:chapter|appendix|annex|section|part)\s+", re.IGNORECASE)
 _NUMBER_PREFIX = re.compile(r"^\s*(?:[0-9]+(?:\.[0-9]+)*|[A-Z](?:\.[0-9]+)*)\.?\s+")
 _ROMAN_OR_DIGITS = re.compile(r"\b[ivxlcdm]+\b|[0-9]+", re.IGNORECASE)
 _HYPHENATED_END = re.compile(r"(\w+)[-\u00ad]$")
@@ -94,7 +113,12 @@ def read_pdf(data: bytes, source: str) -> Document:
             "Run OCR on it first, e.g. `ocrmypdf in.pdf out.pdf`, and index the output."
         )
     _drop_running_lines(pages, labels)
-    headings = _headings_from_outline(pages, outline) if outline else _headings_from_fonts(pages)
+    _drop_number_runs(pages)
+    if outline:
+        headings = _headings_from_outline(pages, outline)
+        _add_headings_below_outline(headings, pages)
+    else:
+        headings = _headings_from_fonts(pages)
     found_title = metadata_title or _first_page_title(pages)
     title = found_title or title_from_filename(source)
     assembler = DocumentAssembler(root=found_title)
@@ -140,7 +164,8 @@ def _page_lines(page) -> list[_Line]:
         text = "".join(p[0] for p in parts).strip()
         if text:
             main = max((p for p in parts if p[0].strip()), key=lambda p: len(p[0].strip()))
-            lines.append(_Line(" ".join(text.split()), main[1], round(main[2], 1), main[3]))
+            text = _LEADER_DOTS.sub(" … ", " ".join(text.split())).strip()
+            lines.append(_Line(text, main[1], round(main[2], 1), main[3]))
         parts.clear()
 
     for text, y, size, bold in fragments:
@@ -227,6 +252,23 @@ def _drop_running_lines(pages: list[list[_Line]], labels: list[str | None]) -> N
         pages[number] = [line for i, line in enumerate(lines) if i not in doomed]
 
 
+def _drop_number_runs(pages: list[list[_Line]]) -> None:
+    """Remove runs of lines that are bare numbers (in place): a chart's axis ticks, no words to find."""
+    for number, lines in enumerate(pages):
+        bare = [bool(_BARE_NUMBER.match(line.text)) for line in lines]
+        doomed = set()
+        start = 0
+        while start < len(lines):
+            end = start
+            while end < len(lines) and bare[end]:
+                end += 1
+            if end - start >= MIN_NUMBER_RUN:
+                doomed.update(range(start, end))
+            start = end + 1
+        if doomed:
+            pages[number] = [line for i, line in enumerate(lines) if i not in doomed]
+
+
 def _carries_page_number(text: str, number: int, label: str | None) -> bool:
     words = text.split()
     marks = {str(number), label} if label else {str(number)}
@@ -253,17 +295,20 @@ def _headings_from_outline(
         wanted = _comparable(title)
         position, used, printed = start, 0, title
         for first in range(start, min(start + 6, len(lines))):
-            joined = ""
             for last in range(first, min(first + 3, len(lines))):
                 if (page, last) in taken:
                     break
-                joined += _comparable(lines[last].text)
-                bare = _comparable(_NUMBER_PREFIX.sub("", " ".join(line.text for line in lines[first : last + 1])))
-                if joined == wanted or bare == wanted:
-                    position, used = first, last - first + 1
-                    printed = " ".join(line.text for line in lines[first : last + 1])
+                text = " ".join(line.text for line in lines[first : last + 1])
+                # "2.1 Syntax" for the entry "Syntax", "Appendix A Copying" for "A Copying"
+                forms = {
+                    _comparable(text),
+                    _comparable(_NUMBER_PREFIX.sub("", text)),
+                    _comparable(_LABEL_WORD.sub("", text)),
+                }
+                if wanted in forms:
+                    position, used, printed = first, last - first + 1, text
                     break
-                if not (wanted.startswith(joined) or wanted.startswith(bare)):
+                if not any(wanted.startswith(form) for form in forms):
                     break
             if used:
                 break
@@ -272,10 +317,37 @@ def _headings_from_outline(
     return headings
 
 
+def _add_headings_below_outline(headings: dict[tuple[int, int], list[_Heading]], pages: list[list[_Line]]) -> None:
+    """Add the headings an outline leaves out (in place): those set smaller than every heading it has.
+
+    An outline often stops at some depth (a manual's function entries, a paper's
+    paragraphs); a heading found by its font below that depth nests under the outline
+    heading before it.
+    """
+    printed = [(page, index) for (page, index), found in headings.items() for heading in found if heading.line_count]
+    if not printed:
+        return
+    smallest = min(pages[page][index].size for page, index in printed)
+    taken = {(p, i + k) for (p, i), found in headings.items() for h in found for k in range(h.line_count)}
+    outline = sorted((position, heading.level) for position, found in headings.items() for heading in found)
+    positions = [position for position, _ in outline]
+    for (page, index), found in sorted(_headings_from_fonts(pages).items()):
+        before = bisect.bisect_right(positions, (page, index)) - 1
+        for heading in found:
+            lines = range(index, index + heading.line_count)
+            if before < 0 or pages[page][index].size >= smallest or any((page, i) in taken for i in lines):
+                continue
+            headings.setdefault((page, index), []).append(_Heading(outline[before][1] + 1, heading.title, len(lines)))
+
+
 def _headings_from_fonts(pages: list[list[_Line]]) -> dict[tuple[int, int], list[_Heading]]:
-    """Headings without an outline: short lines set larger than the body, or numbered and bold."""
+    """Headings without an outline: short lines set larger than the body, or numbered and bold.
+
+    A heading set on up to MAX_HEADING_LINES lines (a long title wrapped) is one heading
+    starting at its first line.
+    """
     body = _body_size(pages)
-    found: list[tuple[int, int, str, tuple[float, int]]] = []  # page, line, title, level key
+    found: list[tuple[int, int, int, str, tuple[float, int]]] = []  # page, first line, last line, title, level key
     for page, lines in enumerate(pages):
         for index, line in enumerate(lines):
             text = line.text
@@ -288,33 +360,44 @@ def _headings_from_fonts(pages: list[list[_Line]]) -> dict[tuple[int, int], list
             if not (larger or (numbered and (line.bold or line.size > body + 0.5))):
                 continue
             depth = numbered.group(1).count(".") + 1 if numbered else 0
-            previous = found[-1] if found else None
-            if previous and previous[0] == page and previous[1] == index - 1 and not numbered:
-                if previous[3][0] == -line.size:  # the second line of a long heading
-                    found[-1] = (page, index, previous[2] + " " + text, previous[3])
-                    found.append((page, index, "", previous[3]))
+            if found and not numbered:
+                last_page, first, last, title, key = found[-1]
+                wrapped = last_page == page and last == index - 1 and key[0] == -line.size
+                if wrapped and last - first + 1 < MAX_HEADING_LINES:
+                    found[-1] = (page, first, index, f"{title} {text}", key)
                     continue
-            found.append((page, index, text, (-line.size, depth)))
+            found.append((page, index, index, text, (-line.size, depth)))
+    # An unnumbered heading ("Contents", "References") set like numbered ones is their sibling, not their parent.
+    numbered_depths: dict[float, int] = {}
+    for *_, (size, depth) in found:
+        if depth:
+            numbered_depths[size] = min(depth, numbered_depths.get(size, depth))
+    found = [(p, f, last, t, (size, depth or numbered_depths.get(size, 0))) for p, f, last, t, (size, depth) in found]
     levels = {key: rank + 1 for rank, key in enumerate(sorted({key for *_, key in found}))}
     headings: dict[tuple[int, int], list[_Heading]] = {}
-    for page, index, title, key in found:
-        if title:
-            lines_taken = 1 + sum(1 for p, i, t, _ in found if p == page and i > index and not t and i - index <= 3)
-            first = index - lines_taken + 1
-            headings.setdefault((page, first), []).append(_Heading(levels[key], title, lines_taken))
+    for page, first, last, title, key in found:
+        headings.setdefault((page, first), []).append(_Heading(levels[key], title, last - first + 1))
     return headings
 
 
 def _first_page_title(pages: list[list[_Line]]) -> str | None:
-    """The largest text on the first page with text, when it is a short line set larger than the body."""
+    """The largest text on the first page with text (on up to MAX_HEADING_LINES lines), when it is short
+    and set larger than the body."""
     body = _body_size(pages)
     for lines in pages:
         if not lines:
             continue
-        largest = max(lines, key=lambda line: line.size)
-        if largest.size >= body * HEADING_SIZE_RATIO and len(largest.text) <= MAX_HEADING_CHARS:
-            return largest.text
-        return None
+        first = max(range(len(lines)), key=lambda i: lines[i].size)
+        size = lines[first].size
+        if size < body * HEADING_SIZE_RATIO:
+            return None
+        wrapped = [lines[first].text]  # a long title set on two or three lines
+        for line in lines[first + 1 : first + MAX_HEADING_LINES]:
+            if line.size != size:
+                break
+            wrapped.append(line.text)
+        title = " ".join(wrapped)
+        return title if len(title) <= MAX_HEADING_CHARS else None
     return None
 
 
@@ -333,7 +416,8 @@ def _assemble(
     labels: list[str | None],
     headings: dict[tuple[int, int], list[_Heading]],
 ) -> None:
-    """Feed pages, headings and lines to the assembler, joining words hyphenated at line ends."""
+    """Feed pages, headings, paragraph breaks and lines to the assembler, joining words hyphenated at line ends."""
+    starts = _paragraph_starts(pages)
     events: list[tuple[str, object]] = []
     for page, lines in enumerate(pages):
         events.append(("page", (page + 1, labels[page])))
@@ -347,8 +431,16 @@ def _assemble(
             if skip:
                 skip -= 1
                 continue
+            if (page, index) in starts:
+                events.append(("paragraph", None))
             events.append(("line", lines[index].text))
     vocabulary = Counter(word.lower() for kind, text in events if kind == "line" for word in _WORDS.findall(text))
+    following: list[object] = [None] * len(events)  # the next event's value that is not a page start
+    upcoming = None
+    for position in range(len(events) - 1, -1, -1):
+        following[position] = upcoming
+        if events[position][0] != "page":
+            upcoming = events[position][1]
     continues = False
     for position, (kind, value) in enumerate(events):
         if kind == "page":
@@ -356,11 +448,36 @@ def _assemble(
         elif kind == "heading":
             assembler.heading(value.level, value.title)
             continues = False
+        elif kind == "paragraph":
+            assembler.paragraph()
         else:
-            following = next((v for k, v in events[position + 1 :] if k != "page"), None)
-            text, joins_next = _unhyphenate(value, following, vocabulary)
+            text, joins_next = _unhyphenate(value, following[position], vocabulary)
             (assembler.join if continues else assembler.line)(text)
             continues = joins_next
+
+
+def _paragraph_starts(pages: list[list[_Line]]) -> set[tuple[int, int]]:
+    """(page, line) of the lines that start a paragraph: set further below the previous line than lines usually are,
+    or starting with a bullet (also at the top of a page, where there is no gap to see).
+
+    A paragraph's lines are set at the document's usual line distance; a blank
+    gap (a paragraph, list item or table break) is wider. Passages are then cut
+    between paragraphs, not inside them.
+    """
+    gaps: Counter = Counter()
+    for lines in pages:
+        for above, line in zip(lines, lines[1:], strict=False):
+            if above.y - line.y > 0:
+                gaps[round(above.y - line.y)] += 1
+    if not gaps:
+        return set()
+    usual = gaps.most_common(1)[0][0]
+    return {
+        (page, index)
+        for page, lines in enumerate(pages)
+        for index in range(1, len(lines))
+        if lines[index - 1].y - lines[index].y > usual * PARAGRAPH_GAP_RATIO or _BULLET.match(lines[index].text)
+    } | {(page, 0) for page, lines in enumerate(pages) if lines and _BULLET.match(lines[0].text)}
 
 
 def _unhyphenate(text: str, following: object, vocabulary: Counter) -> tuple[str, bool]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import pypdf
@@ -180,3 +183,74 @@ def test_a_real_pdftex_manual_keeps_outline_labels_and_drops_chapter_headers():
     assert naming.pages[0][1:] == (6, "3")  # physical page 6 is printed as page 3
     assert not re.search(r"^Chapter \d+: .* \d+$", document.text, re.MULTILINE)  # running chapter headers
     assert "SEQUENCE" in document.text and "SE-\nQUENCE" not in document.text
+
+
+BZIP2_MANUAL = Path("/usr/share/doc/bzip2/manual.pdf.gz")  # Debian's bzip2-doc: no outline (make formats-tools)
+CRC_PAPER = Path("/usr/share/doc/zlib1g-dev/crc-doc.1.0.pdf.gz")  # a LaTeX paper without an outline
+MIME_SPEC = Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")  # a specification with an outline
+
+
+def read_installed(path: Path):
+    assert path.is_file(), f"{path} is missing: make formats-tools"
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    (document,) = read_document(data, path.name.removesuffix(".gz"), ".pdf")
+    return document
+
+
+def test_headings_the_outline_leaves_out_nest_under_it_and_appendix_titles_match():
+    document = read_installed(LIBTASN1_MANUAL)
+    write_value = section(
+        document, "asn1 write value"
+    )  # a function entry, set larger than the body, not in the outline
+    assert write_value.heading == HEADING_PATH_SEPARATOR.join(
+        ["Libtasn1", "4 Function reference", "4.2 ASN.1 field functions", "asn1 write value"]
+    )
+    assert "BOOLEAN: VALUE must be" in document.text[write_value.start : write_value.end]
+    assert section(document, "A.1 GNU Free Documentation License").heading.startswith(
+        HEADING_PATH_SEPARATOR.join(["Libtasn1", "Appendix A Copying Information"])
+    )
+    assert not re.search(
+        r"^Appendix A Copying Information$",
+        document.text[section(document, "A.1 GNU Free Documentation License").start :],
+        re.MULTILINE,
+    )
+
+
+def test_without_an_outline_a_wrapped_heading_is_one_and_numbered_siblings_share_a_level():
+    bzip2 = read_installed(BZIP2_MANUAL)
+    damaged = section(bzip2, "2.6. RECOVERING DATA FROM DAMAGED FILES")
+    assert damaged.heading.endswith(
+        HEADING_PATH_SEPARATOR.join(["2. How to use bzip2", damaged.heading.split(HEADING_PATH_SEPARATOR)[-1]])
+    )
+    memory = section(bzip2, "2.5. MEMORY MANAGEMENT")
+    assert not bzip2.text[memory.start : memory.end].rstrip().endswith("DAMAGED")
+    crc = read_installed(CRC_PAPER)
+    root = "Everything we know about CRC but afraid to forget"  # the title, set on two lines
+    assert section(crc, "2 Related work").heading == HEADING_PATH_SEPARATOR.join([root, "2 Related work"])
+    assert section(crc, "References").heading == HEADING_PATH_SEPARATOR.join([root, "References"])
+
+
+def test_contents_dot_leaders_are_shortened_and_paragraphs_are_kept_apart():
+    bzip2 = read_installed(BZIP2_MANUAL)
+    assert ". . . . ." not in bzip2.text
+    assert re.search(r"^2\.4\. OPTIONS … 4$", bzip2.text, re.MULTILINE)
+    options = bzip2.text[section(bzip2, "2.4. OPTIONS").start :]
+    # each option is its own paragraph (set apart by a wider gap on the page)
+    assert "Compress or decompress to standard output.\n\n-d --decompress\n" in options
+
+
+@pytest.mark.parametrize("path", [LIBTASN1_MANUAL, BZIP2_MANUAL, CRC_PAPER, MIME_SPEC], ids=lambda p: p.name)
+def test_no_passage_of_a_real_pdf_is_only_a_header_footer_or_page_number(path):
+    from hkai_qa.passages import split_documents
+
+    document = read_installed(path)
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    pages = [page.extract_text().splitlines() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+    # what pypdf prints at the top and bottom of most pages: the running headers and footers
+    edges = Counter(re.sub(r"\d+", "#", line.strip()) for lines in pages for line in lines[:1] + lines[-1:])
+    running = {line for line, count in edges.items() if count >= len(pages) // 3}
+    assert running, "the file should have a running header or footer"
+    passages = split_documents([document], lambda texts: [len(t.split()) for t in texts], 60)
+    for passage in passages:
+        lines = {re.sub(r"\d+", "#", line.strip()) for line in passage.text.splitlines() if line.strip()}
+        assert not lines <= running | {"#"}, passage.text
