@@ -27,6 +27,7 @@ from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAU
 from ._files import is_being_written, scratch_array
 from .abstention import derived_abstention, is_calibrated
 from .corpus import hash_corpus_files, load_corpus
+from .embedding import PASSAGE_TEXT_KEY, passage_text_fields, passage_texts
 from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
 from .passages import Passage, split_documents
@@ -292,6 +293,8 @@ class Builder:
             return f"built with model {recorded.get('name')!r}, asked for {self.embedder.name!r}"
         if not self.embedder.spec.is_default and recorded.get("weights_sha256") != self.embedder.weights_sha256:
             return "the model's weights changed"
+        if recorded.get(PASSAGE_TEXT_KEY) != passage_text_fields(self.embedder).get(PASSAGE_TEXT_KEY):
+            return f"passages are embedded differently for {self.embedder.name} now"
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:
@@ -317,6 +320,7 @@ class Builder:
             "dimension": self.embedder.dimension,
             "max_tokens": self.embedder.max_tokens,
             "encoder": getattr(self.embedder, "backend", "torch"),
+            **passage_text_fields(self.embedder),
         }
         old_files = (previous or {}).get("corpus_files") or {}
         plan, old, reason = self._plan_update(previous, passages, model, reason)
@@ -325,8 +329,9 @@ class Builder:
         show = self.progress if self.progress is not None else embedding > 500
         if show:
             self.notify(f"building the index for {self.corpus_path} ({embedding:,} passages to embed) …")
+        embedded = passage_texts(self.embedder, passages)
         old_passages = old.passages if old is not None else []
-        store_manifest = self._fill_store(store, passages, texts, model, show, plan, old_vectors, old_passages)
+        store_manifest = self._fill_store(store, passages, embedded, model, show, plan, old_vectors, old_passages)
         del old_vectors, old  # the old vectors.npy is replaced below: let go of its memory map first
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
@@ -428,6 +433,7 @@ class Builder:
         record = {
             "model": model["name"],
             "weights_sha256": model["weights_sha256"],
+            "passage_text": model.get(PASSAGE_TEXT_KEY),  # how passages are put to the model: rows keep vectors
             "dimension": model["dimension"],
             "passage_count": len(passages),
             "fingerprint": build_fingerprint(model, passages),

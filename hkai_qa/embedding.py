@@ -23,12 +23,19 @@ if TYPE_CHECKING:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
+    from .passages import Passage
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 DEFAULT_MODEL_ALIASES = (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 ENCODE_CHUNK = 8192
 COUNT_CHUNK = 512
+
+# The manifest's model entry records this for a model that embeds passages without their heading
+# line (absent: heading and text, as every index built before the entry existed).
+PASSAGE_TEXT_KEY = "passage_text"
+WITHOUT_HEADING = "text without heading"
 
 _verified_weights: set[Path] = set()
 _load_lock = threading.Lock()
@@ -72,6 +79,28 @@ def resolve_model(model: str | None = None) -> ModelSpec:
     if path.exists():
         raise ModelError(f"model path {model} is a file; pass the model's folder (the one with config.json).")
     return ModelSpec(model, model, is_default=False)
+
+
+def embeds_headings(embedder: object) -> bool:
+    """Whether `embedder` reads a passage with its heading line (every model but one that says otherwise)."""
+    return bool(getattr(embedder, "embeds_headings", True))
+
+
+def passage_texts(embedder: object, passages: Sequence[Passage]) -> list[str]:
+    """The text of each passage that `embedder` turns into its vector.
+
+    Normally the heading line and the text (`Passage.searchable_text`); a model whose
+    vectors a heading pulls toward each other (multilingual-e5-small: the heading's
+    words weigh as much as a sentence) reads the text alone. BM25 always reads both.
+    """
+    if embeds_headings(embedder):
+        return [p.searchable_text for p in passages]
+    return [p.text for p in passages]
+
+
+def passage_text_fields(embedder: object) -> dict[str, str]:
+    """What the manifest's model entry adds about passage text for `embedder` (nothing for the usual form)."""
+    return {} if embeds_headings(embedder) else {PASSAGE_TEXT_KEY: WITHOUT_HEADING}
 
 
 def sha256_of_file(path: Path) -> str:

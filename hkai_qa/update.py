@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # Bump when `passages.split_documents` cuts passages differently: old vectors then no longer line up.
 CHUNKING_VERSION = 1
 # The model fields whose change makes every old vector useless.
-MODEL_FIELDS = ("name", "weights_sha256", "dimension", "max_tokens")
+MODEL_FIELDS = ("name", "weights_sha256", "dimension", "max_tokens", "passage_text")
 
 
 def passage_key(passage: Passage, model: str) -> str:

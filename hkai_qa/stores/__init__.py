@@ -154,6 +154,7 @@ def build_fingerprint(model: dict[str, Any], passages: Sequence[Passage]) -> str
     """sha256 over the model and every passage's id and text: equal fingerprints mean interchangeable vectors."""
     digest = hashlib.sha256()
     head = {k: model.get(k) for k in ("name", "weights_sha256", "dimension")}
+    head.update({k: model[k] for k in ("passage_text",) if k in model})  # only when not the usual form
     digest.update(json.dumps(head, sort_keys=True).encode())
     for passage in passages:
         digest.update(f"\n{passage.passage_id}\t{passage.searchable_text}".encode())

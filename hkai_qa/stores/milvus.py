@@ -254,7 +254,7 @@ class MilvusStore:
 
     def _holds_vectors_like(self, existing: dict[str, Any], record: dict[str, Any]) -> bool:
         """Whether the collection's rows are of this layout and model, so they can stay."""
-        same_model = all(existing.get(key) == record.get(key) for key in ("model", "weights_sha256"))
+        same_model = all(existing.get(key) == record.get(key) for key in ("model", "weights_sha256", "passage_text"))
         return existing.get("format") == RECORD_FORMAT and same_model and self.dimension() == record["dimension"]
 
     def _create(self, dimension: int, record: dict[str, Any]) -> None:

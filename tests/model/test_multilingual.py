@@ -9,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from hkai_qa import QA
+from hkai_qa import QA, index_store
 from hkai_qa.cli import main
 from hkai_qa.e5_encoder import MODEL_NAME, THRESHOLDS, WEIGHTS_SHA256, E5Embedder
+from hkai_qa.embedding import PASSAGE_TEXT_KEY, WITHOUT_HEADING, passage_texts
 from tests.conftest import BUNDLED_CORPUS, REPO
 
 pytestmark = pytest.mark.slow
@@ -80,6 +81,36 @@ def test_manifest_records_the_model_and_its_own_abstention_rule(e5_qa):
     assert e5_qa.threshold == abstention["thresholds"]["hybrid"]
 
 
+def test_passages_are_embedded_without_their_heading_and_the_manifest_says_so(e5_qa, bundled_qa):
+    assert e5_qa.manifest["model"][PASSAGE_TEXT_KEY] == WITHOUT_HEADING
+    assert PASSAGE_TEXT_KEY not in bundled_qa.manifest["model"], "the default model's index is as before"
+    assert passage_texts(bundled_qa.embedder, bundled_qa.passages) == [p.searchable_text for p in bundled_qa.passages]
+    stored = index_store.read_index(e5_qa.index_dir).vectors
+    section = next(i for i, p in enumerate(e5_qa.passages) if p.heading == "Government Support")
+    passage = e5_qa.passages[section]
+    body, with_heading = e5_qa.embedder.encode([passage.text, passage.searchable_text])
+    assert np.abs(stored[section] - body).max() <= 1e-5
+    assert np.abs(stored[section] - with_heading).max() > 1e-3
+    # BM25 still reads the heading: a question made of its words alone finds the section.
+    assert e5_qa.with_mode("bm25").ask("Government Support").hits[0].section == "Government Support"
+
+
+def test_an_index_embedded_with_headings_rebuilds(tmp_path, tiny_corpus):
+    index = tmp_path / "ix"
+    QA(tiny_corpus, index, model=MODEL_NAME)
+    manifest_file = index / index_store.MANIFEST
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    del manifest["model"][PASSAGE_TEXT_KEY]  # as an index built before e5 left headings out
+    manifest_file.write_text(json.dumps(manifest), encoding="utf-8")
+    notices: list[str] = []
+    rebuilt = QA(tiny_corpus, index, model=MODEL_NAME, notify=notices.append)
+    assert any("passages are embedded differently" in n for n in notices), notices
+    assert rebuilt.manifest["model"][PASSAGE_TEXT_KEY] == WITHOUT_HEADING
+    stored = index_store.read_index(index).vectors
+    expected = rebuilt.embedder.encode([p.text for p in rebuilt.passages])
+    assert np.abs(stored - expected).max() <= 1e-5
+
+
 def test_chinese_question_finds_its_section_without_the_english_only_note(e5_qa):
     answer = e5_qa.ask(GOVERNMENT_ZH)
     assert answer.answerable
@@ -99,9 +130,10 @@ def test_chinese_off_topic_question_is_flagged(e5_qa):
 
 def test_chinese_question_set_meets_its_floor(e5_qa):
     metrics = e5_qa.evaluate(ZH_QUESTIONS, progress=False).metrics
-    # Measured 0.719 / 0.906 / 0.83 (benchmarks/results/multilingual.md); the floors catch a regression.
-    assert metrics["hit@1"] >= 0.68
-    assert metrics["hit@3"] >= 0.87
+    # See benchmarks/results/multilingual.md for the measured figures; the floors catch a regression
+    # (with passages embedded with their headings it was about 0.06 lower at both ranks).
+    assert metrics["hit@1"] >= 0.75
+    assert metrics["hit@3"] >= 0.93
     assert metrics["abstain_recall"] >= 0.75
 
 
