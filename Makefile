@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-fast lint format install browser formats-tools fonts clean
+.PHONY: run test test-fast lint format install peers browser formats-tools fonts clean
 
 run: $(STAMP)
 	$(PY) app.py
@@ -39,6 +39,20 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Haystack and LlamaIndex for `benchmarks/quality.py --peers`, in a venv of their own so the product's
+# dependencies stay clean; torch first, pinned, as above.
+PEERS_VENV  := benchmarks/.peers-venv
+PEERS_STAMP := $(PEERS_VENV)/.installed-$(shell sha1sum benchmarks/peers-requirements.txt | cut -c1-12)
+peers: $(PEERS_STAMP)
+
+$(PEERS_STAMP): benchmarks/peers-requirements.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r benchmarks/peers-requirements.txt
+	rm -f $(PEERS_VENV)/.installed-*
+	touch $@
+
 # Debian's chromium for the browser tests; Playwright is told to use it and never downloads one.
 browser:
 	@if [ -x /usr/bin/chromium ]; then :; \
@@ -64,4 +78,4 @@ fonts:
 	else echo "The UI tests need a CJK font: sudo apt-get install -y fonts-noto-cjk" >&2; exit 1; fi
 
 clean:
-	rm -rf $(VENV) index/*/ index/.*.lock reports tests/artifacts
+	rm -rf $(VENV) $(PEERS_VENV) index/*/ index/.*.lock reports tests/artifacts

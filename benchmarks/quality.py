@@ -1,6 +1,6 @@
 """Answer quality on several corpora in one run, beside the naive pipeline of issue 11.
 
-    python benchmarks/quality.py [--skip-scifact] [--out benchmarks/results] [--work DIR]
+    python benchmarks/quality.py [--skip-scifact] [--peers] [--out benchmarks/results] [--work DIR]
 
 Corpora: the bundled article with the team's questions (tests/data/hk_questions.jsonl), two
 real documentation folders with their own question sets (benchmarks/data/<name>/, each with
@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from naive_pipeline import NaivePipeline  # noqa: E402
+from peers import HOW_TO_ENABLE, peer_rows  # noqa: E402
 
 from hkai_qa import QA, load_questions  # noqa: E402
 
@@ -162,7 +163,8 @@ def markdown(results: dict[str, dict]) -> str:
         "",
         "Written by `python benchmarks/quality.py` (see its docstring for what each column means). "
         "naive = one passage per heading section, bare all-MiniLM-L6-v2 + bm25s, reciprocal rank fusion "
-        "(benchmarks/naive_pipeline.py), measured in the same run; it cannot abstain.",
+        "(benchmarks/naive_pipeline.py), measured in the same run; it cannot abstain. "
+        "haystack, llamaindex (with --peers) = their hybrid pipelines (benchmarks/peers.py), judged like naive.",
         "",
         "| corpus | passages | questions (answerable / off-topic / near-miss) | mode | "
         + " | ".join(c.replace("_", " ") for c in COLUMNS)
@@ -172,7 +174,7 @@ def markdown(results: dict[str, dict]) -> str:
     for name, result in results.items():
         counts = f"{result.get('answerable', '')} / {result.get('off_topic', '')} / {result.get('near_miss', '')}"
         for mode, row in result["modes"].items():
-            passages = row.get("passages", result["passages"]) if mode == "naive" else result["passages"]
+            passages = row.get("passages", result["passages"]) if mode not in MODES else result["passages"]
             cells = [_cell(row.get(c)) for c in COLUMNS]
             lines.append(f"| {name} | {passages} | {counts} | {mode} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -189,6 +191,7 @@ def main() -> None:
     parser.add_argument("--skip-scifact", action="store_true", help="leave out SciFact (its build takes minutes)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--work", type=Path, default=None, help="where indexes are built (default: a temp folder)")
+    parser.add_argument("--peers", action="store_true", help="also Haystack and LlamaIndex (benchmarks/peers.py)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hkai-quality-") as scratch:
         work = args.work or Path(scratch)
@@ -196,6 +199,11 @@ def main() -> None:
         for suite in suites(args.skip_scifact):
             print(f"{suite.name}: building and asking …", flush=True)
             results[suite.name] = evaluate_suite(suite, work)
+            if args.peers and not suite.beir:
+                peers = peer_rows(suite.corpus, load_questions(suite.questions).questions, _relevance_rule()[0], KS)
+                results[suite.name]["modes"].update(peers)
+    if not args.peers:
+        print(HOW_TO_ENABLE)
     args.out.mkdir(parents=True, exist_ok=True)
     table = markdown(results)
     (args.out / "quality.md").write_text(table, encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -11,11 +12,13 @@ from hkai_qa.metrics import mean_trec_metrics
 from hkai_qa.questions import beir_queries
 from tests.conftest import REPO, SCIFACT
 
-# The runnable scripts: helper modules (measure.py, naive_pipeline.py) and third-party data have no __main__.
+# The runnable scripts: helper modules (measure.py, naive_pipeline.py) and third-party data have no __main__;
+# the peers' virtualenv (`make peers`) is not ours either.
 SCRIPTS = sorted(
     p
     for p in (REPO / "benchmarks").rglob("*.py")
-    if "data" not in p.relative_to(REPO / "benchmarks").parts and '__name__ == "__main__"' in p.read_text()
+    if not {"data", ".peers-venv"} & set(p.relative_to(REPO / "benchmarks").parts)
+    and '__name__ == "__main__"' in p.read_text()
 )
 
 
@@ -24,6 +27,13 @@ def test_each_benchmark_starts(script):
     done = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, cwd=REPO, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:")
+
+
+def test_peers_script_starts_without_the_frameworks_it_compares():
+    """peers.py is among the scripts above, run by the product's venv, which must not hold Haystack or LlamaIndex."""
+    assert REPO / "benchmarks" / "peers.py" in SCRIPTS
+    assert importlib.util.find_spec("haystack") is None, "the peers belong in benchmarks/.peers-venv (make peers)"
+    assert importlib.util.find_spec("llama_index") is None, "the peers belong in benchmarks/.peers-venv (make peers)"
 
 
 def test_mean_trec_metrics_averages_every_judged_query():
