@@ -30,6 +30,7 @@ format: $(STAMP)
 install: $(STAMP)
 
 # torch first, pinned: its CPU build. Unpinned, pip would pull a multi-GB CUDA build.
+# The test extra brings milvus==2.3.5: a real Milvus server binary the Milvus tests start (see pyproject.toml).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -182,7 +182,7 @@ def open_index(index_dir: Path, store: StoreSpec | None) -> tuple[LoadedIndex, S
     """An existing index alone, without checking it against its corpus; vectors from `store` or its own."""
     stored = index_store.read_index(index_dir)
     spec = store or recorded_spec(stored.manifest)
-    vectors = open_store(spec, index_dir, stored.manifest, stored.faiss_index, stored.vectors)
+    vectors = open_store(spec, index_dir, stored.manifest, stored.faiss_index, stored.vectors, stored.passages)
     return LoadedIndex(stored, vectors), spec
 
 
@@ -242,7 +242,12 @@ class Builder:
                 return self.build()
             try:
                 vectors = open_store(
-                    self.store_spec, self.index_dir, stored.manifest, stored.faiss_index, stored.vectors
+                    self.store_spec,
+                    self.index_dir,
+                    stored.manifest,
+                    stored.faiss_index,
+                    stored.vectors,
+                    stored.passages,
                 )
             except StoreIncompleteError as error:
                 self.notify(f"{error} Building the rest now.")
@@ -266,7 +271,9 @@ class Builder:
             ):
                 return None
             stored = index_store.read_index(self.index_dir)
-            vectors = open_store(self.store_spec, self.index_dir, stored.manifest, stored.faiss_index, stored.vectors)
+            vectors = open_store(
+                self.store_spec, self.index_dir, stored.manifest, stored.faiss_index, stored.vectors, stored.passages
+            )
         except HkaiQaError:
             return None
         if reason:
@@ -317,15 +324,17 @@ class Builder:
             **passage_text_fields(self.embedder),
         }
         old_files = (previous or {}).get("corpus_files") or {}
-        plan, old_vectors, reason = self._plan_update(previous, passages, model, reason)
+        plan, old, reason = self._plan_update(previous, passages, model, reason)
+        old_vectors = old.vectors if old is not None else None
         embedding = len(plan.to_embed) if plan else len(passages)
         show = self.progress if self.progress is not None else embedding > 500
         if show:
             self.notify(f"building the index for {self.corpus_path} ({embedding:,} passages to embed) …")
         embedded = passage_texts(self.embedder, passages)
-        store_manifest = self._fill_store(store, passages, embedded, model, show, plan, old_vectors)
-        del old_vectors  # the old vectors.npy is replaced below: let go of its memory map first
-        sentences = self._sentence_vectors(passages, plan is not None)
+        old_passages = old.passages if old is not None else []
+        store_manifest = self._fill_store(store, passages, embedded, model, show, plan, old_vectors, old_passages)
+        sentences = self._sentence_vectors(passages, old)
+        del old_vectors, old  # the old vectors.npy is replaced below: let go of its memory map first
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
         manifest = {
@@ -354,7 +363,7 @@ class Builder:
             counts = (plan.added, plan.updated, plan.unchanged, plan.removed)
         else:
             counts = (len(passages), 0, 0, int((previous or {}).get("passage_count") or 0))
-        retrained = plan is not None and len(passages) > EXACT_LIMIT
+        retrained = plan is not None and isinstance(store, FaissStore) and len(passages) > EXACT_LIMIT
         report = UpdateReport(
             "incremental" if plan else "full", *counts, 0.0, files, reason=reason, retrained=retrained
         )
@@ -363,6 +372,7 @@ class Builder:
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
         index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25, sentences)
         manifest = index_store.read_manifest(self.index_dir)
+        self._prune(store)
         if isinstance(store, FaissStore):
             # Answer from the written file, memory-mapped, rather than the build's scratch copy.
             vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
@@ -373,35 +383,43 @@ class Builder:
             self.notify(f"index {self.index_dir} {report.summary()}.")
         return LoadedIndex(stored, store)
 
-    def _sentence_vectors(self, passages: list[Passage], updating: bool) -> SentenceVectors | None:
+    def _sentence_vectors(self, passages: list[Passage], old: index_store.StoredIndex | None) -> SentenceVectors | None:
         """A small corpus's sentence vectors (None for a large one); an update reuses the old index's by text."""
         if sentence_share(len(passages), getattr(self.embedder, "hybrid_alphas", None)) <= 0:
             return None
-        known = {}
-        if updating:
-            try:
-                old = index_store.read_index(self.index_dir)
-                known = vectors_by_text(old.passages, old.sentences)
-            except IndexStoreError:
-                pass  # the sentences are embedded afresh
+        known = vectors_by_text(old.passages, old.sentences) if old is not None else {}
         return embed_sentences(passages, self.embedder.encode, self.embedder.dimension, known)
+
+    def _prune(self, store: VectorStore) -> None:
+        """Milvus: delete the rows of passages the index swapped in no longer has (its old ones).
+
+        Only now, after the swap, so the old index answered until then. Rows left behind (the server
+        went away meanwhile) are skipped by searches and deleted by the next build.
+        """
+        prune = getattr(store, "prune", None)
+        if prune is None:
+            return
+        try:
+            prune()
+        except IndexStoreError as error:
+            self.notify(f"the index is up to date, but its old vectors stay in {store.label} for now: {error}")
 
     def _plan_update(
         self, previous: dict[str, Any] | None, passages: list[Passage], model: dict[str, Any], reason: str
-    ) -> tuple[PassagePlan | None, np.ndarray | None, str]:
-        """Which old vectors the new passages keep (None: a full build), the old vectors, and why not."""
+    ) -> tuple[PassagePlan | None, index_store.StoredIndex | None, str]:
+        """Which old vectors the new passages keep (None: a full build), the old index, and why not."""
         if previous is None:
             return None, None, reason
-        reason = full_rebuild_reason(previous, model, self.store_spec.kind) or ""
+        reason = full_rebuild_reason(previous, model) or ""
         if reason:
             return None, None, reason
         try:
             old = index_store.read_index(self.index_dir)
         except IndexStoreError as error:
             return None, None, f"the old index could not be read ({error})"
-        if old.vectors is None:
+        if old.vectors is None and self.store_spec.kind == "faiss":
             return None, None, "the old index holds no vectors"
-        return plan_passages(old.passages, passages, model["name"]), old.vectors, ""
+        return plan_passages(old.passages, passages, model["name"]), old, ""
 
     def _fill_store(
         self,
@@ -412,15 +430,19 @@ class Builder:
         show: bool,
         plan: PassagePlan | None = None,
         old_vectors: np.ndarray | None = None,
+        old_passages: list[Passage] | None = None,
     ) -> dict[str, Any]:
         """Encode the passages into `store`, batch by batch (a Milvus build resumes where one stopped).
 
+        Milvus keeps the rows of passages it still has; an update (`plan`) copies the stored vector of
+        an unchanged text that moved (a new id or offsets) instead of encoding it again.
         Returns what the manifest records about the store: nothing for FAISS.
         """
         spec = self.store_spec
         record = {
             "model": model["name"],
             "weights_sha256": model["weights_sha256"],
+            "passage_text": model.get(PASSAGE_TEXT_KEY),  # how passages are put to the model: rows keep vectors
             "dimension": model["dimension"],
             "passage_count": len(passages),
             "fingerprint": build_fingerprint(model, passages),
@@ -428,8 +450,10 @@ class Builder:
             "index_path": str(self.index_dir.resolve()),
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        if not isinstance(store, FaissStore):
+            store.use_passages(passages)
         present = store.prepare(record)
-        if present:
+        if present and plan is None:
             self.notify(f"{store.label} already holds {present:,} of {len(passages):,} vectors; adding the rest.")
         if isinstance(store, FaissStore):
             # One streamed pass: batches land in a scratch memory map, so vectors are held once.
@@ -448,10 +472,15 @@ class Builder:
             return {}
         steps = range(0, len(passages), store.batch_size)
         bar = _progress_bar(len(passages) - present, show and len(steps) > 1)
+
+        def encode(rows: list[int]) -> np.ndarray:
+            return self.embedder.encode([texts[i] for i in rows], progress=show and len(steps) == 1)
+
         for start in steps:
             ids = store.missing(start, min(start + store.batch_size, len(passages)))
             if ids:
-                vectors = self.embedder.encode([texts[i] for i in ids], progress=show and len(steps) == 1)
+                old_rows = [plan.reuse[i] if plan else None for i in ids]
+                vectors = _milvus_batch(store, ids, old_rows, old_passages or [], encode, self.embedder.dimension)
                 store.add(ids, vectors, [passages[i] for i in ids])
                 bar.update(len(ids))
         bar.close()
@@ -478,6 +507,25 @@ def _progress_bar(total: int, show: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not show, unit="passage", desc="embedding")
+
+
+def _milvus_batch(
+    store, ids: list[int], old_rows: list[int | None], old_passages: list[Passage], encode, dimension: int
+) -> np.ndarray:
+    """The vectors of passages `ids`: the stored vector of the old passage a row keeps (an unchanged text
+    under a new id), the model's for the others and for any whose old row is gone."""
+    kept = iter(store.stored_vectors([old_passages[row] for row in old_rows if row is not None]))
+    vectors = np.empty((len(ids), dimension), dtype=np.float32)
+    fresh = []
+    for at, row in enumerate(old_rows):
+        vector = next(kept) if row is not None else None
+        if vector is None:
+            fresh.append(at)
+        else:
+            vectors[at] = vector
+    if fresh:
+        vectors[fresh] = encode([ids[at] for at in fresh])
+    return vectors
 
 
 def _fill_from_plan(vectors: np.ndarray, plan: PassagePlan, old_vectors: np.ndarray, encode) -> None:

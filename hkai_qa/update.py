@@ -108,10 +108,11 @@ def diff_files(old: dict[str, str], new: dict[str, str]) -> FileChanges:
     return FileChanges(added, changed, removed, renamed)
 
 
-def full_rebuild_reason(manifest: dict[str, Any], model: dict[str, Any], store_kind: str) -> str | None:
-    """Why the index `manifest` describes cannot be updated in place (its vectors are no use), or None."""
-    if store_kind != "faiss":
-        return "updates of a Milvus store rebuild its collection in full"
+def full_rebuild_reason(manifest: dict[str, Any], model: dict[str, Any]) -> str | None:
+    """Why the index `manifest` describes cannot be updated in place (its vectors are no use), or None.
+
+    The same for every store: FAISS copies kept vectors into a new file, Milvus keeps their rows.
+    """
     recorded = manifest.get("model") or {}
     for key in MODEL_FIELDS:
         if recorded.get(key) != model.get(key):

@@ -176,11 +176,12 @@ def open_store(
     manifest: dict[str, Any],
     faiss_index: faiss.Index | None = None,
     vectors: np.ndarray | None = None,
+    passages: Sequence[Passage] = (),
 ) -> VectorStore:
     """The store holding the vectors of the index in `index_dir`, checked against its manifest.
 
-    Raises StoreIncompleteError when a build would fix the store (missing or
-    partly filled), IndexStoreError when it holds something else.
+    Milvus needs the index's `passages`. Raises StoreIncompleteError when a build
+    would fix the store (missing or partly filled), IndexStoreError when it holds something else.
     """
     if spec.kind == "faiss":
         if faiss_index is None:
@@ -195,5 +196,6 @@ def open_store(
     from .milvus import MilvusStore
 
     store = MilvusStore(spec.uri, spec.collection_for(index_dir))
+    store.use_passages(passages)  # its rows are keyed by passage: passage numbers map to them through these
     store.check(manifest, index_dir)
     return store

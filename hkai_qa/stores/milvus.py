@@ -1,19 +1,23 @@
 """Passage vectors in a Milvus collection: Milvus Lite in a local .db file, or a Milvus server or cluster.
 
-One row per passage: the primary key is the passage number, beside the vector
-are the passage's id, document, source, section, offsets and text. The build
-record (model, dimension, passage count and a fingerprint of model and
-passages) is kept in the collection's properties, so an index folder can tell
-whether the collection still holds its vectors.
+One row per passage: beside the vector are the passage's id, document, source,
+section, offsets and text, and the primary key is a hash of all of them and the
+model (`row_key`). So a row never changes: a passage whose id or text changes
+gets a new row. The build record (model, dimension, passage count and a
+fingerprint of model and passages) is kept in the collection's properties.
 
-A build inserts in batches. An interrupted build resumes: the collection of the
-same fingerprint is kept and only passage numbers it lacks are encoded and
-inserted, so no row is ever inserted twice (Milvus does not deduplicate keys).
+A build, full or an update, keeps the rows of this index and upserts only the
+passages whose key is missing; rows no passage of the new index has are deleted
+once its folder has been swapped in (`prune`). Until then the old index folder
+still finds every row it knows, so questions keep being answered during an
+update, and an interrupted build or update resumes where it stopped. Search
+skips rows that are not this index's (left by an interrupted update).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -31,9 +35,10 @@ if TYPE_CHECKING:
     from ..passages import Passage
 
 RECORD_KEY = "hkai_qa.manifest"
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2  # 2: the primary key is `row_key` (1: the passage number)
 MAX_VARCHAR = 65535  # Milvus's VARCHAR limit (bytes)
 MAX_LIMIT = 16384  # Milvus's limit on rows per search or query
+KEYS_PER_QUERY = 4096  # primary keys named in one query or delete
 TOKEN_VARIABLE = "MILVUS_TOKEN"
 INSTALL_HINT = "pip install 'hkai-qa[milvus]'"
 SERVER_HINT = (
@@ -73,17 +78,25 @@ def _client(uri: str) -> MilvusClient:
 
 @contextlib.contextmanager
 def _quiet_pymilvus() -> Iterator[None]:
-    """pymilvus logs every failed call with its traceback; each failure is reported here as one message instead.
+    """pymilvus logs every failed call (and reconnection attempt) with its traceback; here a failure is one message.
 
     Only for the call in hand: the logger's level is restored after it.
     """
-    logger = logging.getLogger("pymilvus.decorators")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    loggers = [logging.getLogger(name) for name in ("pymilvus", "pymilvus.decorators")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _is_unreachable(reason: str) -> bool:
+    """Whether a pymilvus failure means the server is gone (stopped, crashed, network down), not a bad request."""
+    reason = reason.lower()
+    return any(sign in reason for sign in ("fail connecting", "unavailable", "connection refused", "connect to"))
 
 
 def _clip(text: str, limit: int = MAX_VARCHAR) -> str:
@@ -92,8 +105,19 @@ def _clip(text: str, limit: int = MAX_VARCHAR) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
+def row_key(passage: Passage, model: str) -> int:
+    """The primary key of a passage's row: a 63-bit hash of everything the row holds, and the model."""
+    fields = (model, passage.passage_id, passage.doc_id, passage.source, passage.heading, passage.text)
+    text = "\0".join((*fields, str(passage.start), str(passage.end)))
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 1
+
+
 class MilvusStore:
-    """A `VectorStore` over one Milvus collection, exact inner product (FLAT index, IP metric)."""
+    """A `VectorStore` over one Milvus collection, exact inner product (FLAT index, IP metric).
+
+    Passage numbers (the index folder's rows) map to primary keys through the
+    index's passages: given by `use_passages`, or learnt from `add`.
+    """
 
     batch_size = 1024
 
@@ -102,8 +126,12 @@ class MilvusStore:
         self.collection = collection
         self.label = f"milvus:{uri}#{collection}"
         self._milvus = _client(uri)
-        self._expected = 0
-        self._present = 0
+        self._model = ""
+        self._passages: Sequence[Passage] = ()
+        self._keys: list[int] = []  # passage number -> primary key
+        self._numbers: dict[int, int] = {}  # primary key -> passage number
+        self._present: set[int] = set()  # keys of this build already stored (prepare and add keep it)
+        self._record: dict[str, Any] | None = None  # the build record to store when the build finishes
         self._rows: int | None = None
 
     def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -114,9 +142,47 @@ class MilvusStore:
                 return function(*args, **kwargs)
         except MilvusException as error:
             reason = getattr(error, "message", str(error))
+            if _is_unreachable(reason):
+                raise IndexStoreError(
+                    f"cannot reach Milvus at {self.uri} (to {what} collection {self.collection}: {reason}). "
+                    f"{SERVER_HINT}. The index folder is unchanged."
+                ) from None
             raise IndexStoreError(
                 f"Milvus failed to {what} collection {self.collection} at {self.uri}: {reason}"
             ) from None
+
+    # --- passages and keys ------------------------------------------------------------------------
+
+    def use_passages(self, passages: Sequence[Passage], model: str | None = None) -> None:
+        """The index's passages, in order, so passage numbers map to rows (the model from the record if None)."""
+        self._passages = passages
+        if model is not None:
+            self._model = model
+        self._index_keys()
+
+    def _index_keys(self) -> None:
+        if self._model:
+            self._keys = [row_key(p, self._model) for p in self._passages]
+            self._numbers = {key: number for number, key in enumerate(self._keys)}
+
+    def _learn(self, numbers: Sequence[int], passages: Sequence[Passage]) -> list[int]:
+        """The keys of passages `numbers` (added without `use_passages`: remembered for search)."""
+        keys = [row_key(p, self._model) for p in passages]
+        for number, key in zip(numbers, keys, strict=True):
+            if number >= len(self._keys):
+                self._keys.extend([-1] * (number + 1 - len(self._keys)))
+            self._keys[number] = key
+            self._numbers[key] = number
+        return keys
+
+    def _stored_keys(self, keys: Sequence[int]) -> set[int]:
+        """Which of `keys` have a row."""
+        found: set[int] = set()
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = [int(k) for k in keys[start : start + KEYS_PER_QUERY]]
+            rows = self._call("read", self._milvus.query, self.collection, ids=chunk, output_fields=["id"])
+            found.update(int(row["id"]) for row in rows)
+        return found
 
     # --- the build record -------------------------------------------------------------------------
 
@@ -153,20 +219,27 @@ class MilvusStore:
     # --- building ---------------------------------------------------------------------------------
 
     def prepare(self, record: dict[str, Any]) -> int:
-        """Resume (or share) a collection holding this very build; replace one of this index holding anything else."""
-        self._expected = int(record["passage_count"])
+        """Keep a collection holding this index (or these very passages) and say how many of its vectors it has;
+        replace one of this index made with another model; refuse one holding another index.
+
+        An update keeps the collection: rows of unchanged passages stay, `add` upserts the others.
+        """
+        self._model, self._record = str(record["model"]), record
+        self._index_keys()
         if self.exists():
             existing = self.read_manifest()
             if existing is None:
                 raise self._foreign()
-            if existing.get("fingerprint") == record["fingerprint"] and self.dimension() == record["dimension"]:
-                present = self.count()
-                if present <= self._expected:
-                    self._call("load", self._milvus.load_collection, self.collection)
-                    self._present = present
-                    return present
             owner = existing.get("index_path")
-            if owner and record.get("index_path") and owner != record["index_path"]:
+            same_passages = existing.get("fingerprint") == record["fingerprint"]
+            if same_passages or owner == record.get("index_path"):
+                if self._holds_vectors_like(existing, record):
+                    self._call("load", self._milvus.load_collection, self.collection)
+                    self._present = self._stored_keys(self._keys)
+                    if same_passages:
+                        self._record = None  # shared or resumed: the stored record already describes it
+                    return len(self._present)
+            elif owner and record.get("index_path"):
                 # Indexes of the same passages share a collection; another index's vectors are never dropped.
                 raise IndexStoreError(
                     f"Milvus collection {self.collection} at {self.uri} holds the vectors of another index, {owner} "
@@ -175,14 +248,20 @@ class MilvusStore:
                 )
             self.drop()
         self._create(int(record["dimension"]), record)
-        self._present = 0
+        self._record = None
+        self._present = set()
         return 0
+
+    def _holds_vectors_like(self, existing: dict[str, Any], record: dict[str, Any]) -> bool:
+        """Whether the collection's rows are of this layout and model, so they can stay."""
+        same_model = all(existing.get(key) == record.get(key) for key in ("model", "weights_sha256", "passage_text"))
+        return existing.get("format") == RECORD_FORMAT and same_model and self.dimension() == record["dimension"]
 
     def _create(self, dimension: int, record: dict[str, Any]) -> None:
         from pymilvus import DataType
 
         schema = self._milvus.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("id", DataType.INT64, is_primary=True, description="passage number")
+        schema.add_field("id", DataType.INT64, is_primary=True, description="row_key: passage and model hash")
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
         for name in ("passage_id", "doc_id", "source", "section", "text"):
             schema.add_field(name, DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -202,28 +281,13 @@ class MilvusStore:
         )
 
     def missing(self, start: int, stop: int) -> list[int]:
-        if self._present == 0:
-            return list(range(start, stop))
-        if self._present >= self._expected:
-            return []
-        present: set[int] = set()
-        for low in range(start, stop, MAX_LIMIT):
-            high = min(stop, low + MAX_LIMIT)
-            rows = self._call(
-                "read",
-                self._milvus.query,
-                self.collection,
-                filter=f"id >= {low} and id < {high}",
-                output_fields=["id"],
-                limit=high - low,
-            )
-            present.update(int(row["id"]) for row in rows)
-        return [i for i in range(start, stop) if i not in present]
+        return [i for i in range(start, stop) if self._keys[i] not in self._present]
 
     def add(self, ids: Sequence[int], vectors: np.ndarray, passages: Sequence[Passage]) -> None:
+        keys = self._learn(ids, passages)
         rows = [
             {
-                "id": int(number),
+                "id": key,
                 "vector": vector.tolist(),
                 "passage_id": _clip(passage.passage_id),
                 "doc_id": _clip(passage.doc_id),
@@ -233,23 +297,59 @@ class MilvusStore:
                 "start_offset": passage.start,
                 "end_offset": passage.end,
             }
-            for number, vector, passage in zip(ids, np.asarray(vectors, dtype=np.float32), passages, strict=True)
+            for key, vector, passage in zip(keys, np.asarray(vectors, dtype=np.float32), passages, strict=True)
         ]
-        self._call("insert into", self._milvus.insert, self.collection, rows)
+        self._call("upsert into", self._milvus.upsert, self.collection, rows)
+        self._present.update(keys)
         self._rows = None
+
+    def stored_vectors(self, passages: Sequence[Passage]) -> list[np.ndarray | None]:
+        """The stored vectors of `passages` (an update's old passages), None where a passage has no row."""
+        keys = [row_key(p, self._model) for p in passages]
+        found: dict[int, list[float]] = {}
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), KEYS_PER_QUERY):
+            chunk = unique[start : start + KEYS_PER_QUERY]
+            rows = self._call("read", self._milvus.query, self.collection, ids=chunk, output_fields=["vector"])
+            found.update((int(row["id"]), row["vector"]) for row in rows)
+        return [np.asarray(found[k], dtype=np.float32) if k in found else None for k in keys]
 
     def finish(self) -> None:
         self._call("flush", self._milvus.flush, self.collection)
+        if self._record is not None:  # an update or a resumed build of other passages: record what it holds now
+            self.write_manifest(self._record)
+            self._record = None
         self._call("load", self._milvus.load_collection, self.collection)
         self._rows = None
+
+    def prune(self) -> int:
+        """Delete the rows no passage of this index has (an update's old passages); returns how many."""
+        if self.count() <= len(self._numbers):
+            return 0
+        stale: list[int] = []
+        iterator = self._call(
+            "read", self._milvus.query_iterator, self.collection, batch_size=KEYS_PER_QUERY, output_fields=["id"]
+        )
+        try:
+            while rows := self._call("read", iterator.next):
+                stale.extend(int(row["id"]) for row in rows if int(row["id"]) not in self._numbers)
+        finally:
+            iterator.close()
+        for start in range(0, len(stale), KEYS_PER_QUERY):
+            self._call("delete from", self._milvus.delete, self.collection, ids=stale[start : start + KEYS_PER_QUERY])
+        self._rows = None
+        return len(stale)
 
     # --- reading ----------------------------------------------------------------------------------
 
     def check(self, manifest: dict[str, Any], index_dir: Path) -> None:
-        """Refuse a collection that does not hold exactly the vectors the index folder's manifest describes."""
+        """Refuse a collection that does not hold every vector the index folder's passages need.
+
+        Needs `use_passages` first. Rows of other passages may be there too (an update in progress elsewhere,
+        or one interrupted): search skips them.
+        """
         model = manifest.get("model", {})
         name, dimension = model.get("name"), manifest.get("dimension")
-        count = manifest.get("passage_count")
         fix = (
             f"Rebuild it: hkai-qa build {manifest.get('corpus_path', 'CORPUS')} --index {index_dir} "
             f"--store {self.label}"
@@ -266,24 +366,26 @@ class MilvusStore:
                 f"{record.get('model')!r}, but the index {index_dir} was built with {name!r} ({dimension} dimensions):"
                 f" another build replaced the collection. {fix}"
             )
-        if record.get("fingerprint") != (manifest.get("store") or {}).get("fingerprint"):
-            raise IndexStoreError(
-                f"Milvus collection {self.collection} at {self.uri} holds the passages of another build (of "
-                f"{record.get('corpus_path')!r}, {record.get('passage_count')} passages, {record.get('built_at')}), "
-                f"not those of the index {index_dir}. {fix}"
-            )
-        rows = self.count()
-        if rows < count:
+        if record.get("format") != RECORD_FORMAT:
             raise StoreIncompleteError(
-                f"Milvus collection {self.collection} holds {rows:,} of {count:,} vectors (an interrupted build)."
+                f"Milvus collection {self.collection} at {self.uri} keeps its rows in an older layout "
+                f"(format {record.get('format')}, now {RECORD_FORMAT}). {fix}"
             )
-        if rows > count:
-            raise IndexStoreError(
-                f"Milvus collection {self.collection} holds {rows:,} rows for {count:,} passages (duplicates). {fix}"
-            )
-        self._call("load", self._milvus.load_collection, self.collection)
+        self._model = str(name)
+        self._index_keys()
+        self._call("load", self._milvus.load_collection, self.collection)  # a restarted server loads none
+        current = record.get("fingerprint") == (manifest.get("store") or {}).get("fingerprint")
+        if not (current and self.count() == len(self._numbers)):
+            present = len(self._stored_keys(self._keys))
+            if present < len(self._keys):
+                raise StoreIncompleteError(
+                    f"Milvus collection {self.collection} holds {present:,} of the {len(self._keys):,} vectors of "
+                    f"the index {index_dir} (its last build: {record.get('passage_count')} passages of "
+                    f"{record.get('corpus_path')!r}, {record.get('built_at')}). {fix}"
+                )
 
     def count(self) -> int:
+        """How many rows the collection holds (this index's, and any left by an interrupted update)."""
         if self._rows is None:
             rows = self._call("count", self._milvus.query, self.collection, filter="", output_fields=["count(*)"])
             self._rows = int(rows[0]["count(*)"])
@@ -291,44 +393,52 @@ class MilvusStore:
 
     def search(self, queries: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.asarray(queries, dtype=np.float32)
-        depth = max(1, min(depth, self.count(), MAX_LIMIT))
-        results = self._call(
-            "search",
-            self._milvus.search,
-            self.collection,
-            data=queries.tolist(),
-            limit=depth,
-            anns_field="vector",
-            search_params={"metric_type": "IP"},
-        )
+        depth = max(1, min(depth, len(self._numbers) or self.count(), MAX_LIMIT))
         scores = np.full((len(queries), depth), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), depth), -1, dtype=np.int64)
-        for row, hits in enumerate(results):
-            for column, hit in enumerate(hits):
-                scores[row, column] = hit["distance"]
-                ids[row, column] = hit["id"]
+        for attempt in range(2):
+            # Rows that are not this index's take places in Milvus's answer: ask for that many more.
+            limit = min(depth + max(0, self.count() - len(self._numbers)), MAX_LIMIT)
+            results = self._call(
+                "search",
+                self._milvus.search,
+                self.collection,
+                data=queries.tolist(),
+                limit=limit,
+                anns_field="vector",
+                search_params={"metric_type": "IP"},
+            )
+            short = False
+            for row, hits in enumerate(results):
+                ours = [(hit["distance"], self._numbers[hit["id"]]) for hit in hits if hit["id"] in self._numbers]
+                for column, (score, number) in enumerate(ours[:depth]):
+                    scores[row, column], ids[row, column] = score, number
+                short |= len(ours) < depth and len(hits) == limit
+            if not short or attempt:
+                break
+            self._rows = None  # another process added rows since they were counted: count again
         return scores, ids
 
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         wanted = [int(i) for i in ids]
         if not wanted:
             return np.empty((0, self.dimension() or 0), dtype=np.float32)
-        unique = sorted(set(wanted))
+        unique = sorted({self._keys[i] for i in wanted})
         found: dict[int, list[float]] = {}
-        for start in range(0, len(unique), MAX_LIMIT):
-            chunk = unique[start : start + MAX_LIMIT]
+        for start in range(0, len(unique), KEYS_PER_QUERY):
+            chunk = unique[start : start + KEYS_PER_QUERY]
             rows = self._call("read", self._milvus.query, self.collection, ids=chunk, output_fields=["vector"])
             found.update((int(row["id"]), row["vector"]) for row in rows)
-        absent = [i for i in unique if i not in found]
+        absent = [i for i in wanted if self._keys[i] not in found]
         if absent:
             raise IndexStoreError(
                 f"Milvus collection {self.collection} lacks passages {absent[:5]}; rebuild the index with --store "
                 f"{self.label}."
             )
-        return np.asarray([found[i] for i in wanted], dtype=np.float32)
+        return np.asarray([found[self._keys[i]] for i in wanted], dtype=np.float32)
 
     def drop(self) -> None:
         if self.exists():
             self._call("drop", self._milvus.drop_collection, self.collection)
         self._rows = None
-        self._present = 0
+        self._present = set()

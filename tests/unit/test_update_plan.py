@@ -66,11 +66,12 @@ MODEL = {"name": "m", "weights_sha256": "x", "dimension": 384, "max_tokens": 256
         ({"model": {**MODEL, "name": "n"}, "chunking_version": CHUNKING_VERSION}, "faiss", "the model's name changed"),
         ({"model": {**MODEL, "max_tokens": 128}, "chunking_version": CHUNKING_VERSION}, "faiss", "max_tokens"),
         ({"model": MODEL}, "faiss", "the chunking rules changed (version None → 1)"),
-        ({"model": MODEL, "chunking_version": CHUNKING_VERSION}, "milvus", "Milvus"),
+        ({"model": MODEL, "chunking_version": CHUNKING_VERSION}, "milvus", None),  # upserts and deletes by passage
+        ({"model": {**MODEL, "dimension": 768}, "chunking_version": CHUNKING_VERSION}, "milvus", "dimension changed"),
     ],
 )
 def test_what_forces_a_full_rebuild(manifest, store, expected):
-    reason = full_rebuild_reason(manifest, MODEL, store)
+    reason = full_rebuild_reason(manifest, MODEL)
     assert reason is None if expected is None else expected in reason
 
 

@@ -99,7 +99,8 @@ def test_milvus_search_and_vectors_match_faiss_and_brute_force(tmp_path):
 
 def test_milvus_keeps_the_passage_beside_its_vector(tmp_path):
     store = milvus(tmp_path, unit_vectors(3, 8))
-    [row] = store._milvus.query("c", ids=[2], output_fields=["passage_id", "section", "text", "start_offset"])
+    fields = ["passage_id", "section", "text", "start_offset"]
+    [row] = store._milvus.query("c", filter='passage_id == "d#2"', output_fields=fields)
     assert (row["passage_id"], row["section"], row["text"], row["start_offset"]) == ("d#2", "H2", "text 2 é", 2)
     assert store.read_manifest()["fingerprint"] == "f1"
 
@@ -118,6 +119,11 @@ def test_rank_passages_is_the_same_over_either_store(tmp_path, mode):
     assert [r.score for r in got] == pytest.approx([r.score for r in expected], abs=1e-6)
 
 
+def stored_ids(store) -> list[str]:
+    rows = store._milvus.query(store.collection, filter="", output_fields=["passage_id"], limit=100)
+    return sorted(r["passage_id"] for r in rows)
+
+
 def test_an_interrupted_build_resumes_without_duplicates(tmp_path):
     from hkai_qa.stores.milvus import MilvusStore
 
@@ -128,6 +134,7 @@ def test_an_interrupted_build_resumes_without_duplicates(tmp_path):
     first.add([6], vectors[6:7], passages_for(7)[6:])
 
     again = MilvusStore(str(tmp_path / "hk.db"), "c")
+    again.use_passages(passages_for(10))
     assert again.prepare(record_for(10, 8)) == 5
     assert again.missing(0, 5) == [4] and again.missing(5, 10) == [5, 7, 8, 9]
     for start in (0, 5):
@@ -135,12 +142,34 @@ def test_an_interrupted_build_resumes_without_duplicates(tmp_path):
         again.add(ids, vectors[ids], [passages_for(10)[i] for i in ids])
     again.finish()
     assert again.count() == 10
-    rows = again._milvus.query("c", filter="id >= 0", output_fields=["id"], limit=100)
-    assert sorted(r["id"] for r in rows) == list(range(10))
+    assert stored_ids(again) == sorted(p.passage_id for p in passages_for(10))
 
-    other = MilvusStore(str(tmp_path / "hk.db"), "c")
-    assert other.prepare(record_for(10, 8, fingerprint="f2")) == 0, "another build starts afresh"
-    assert other.count() == 0
+
+def test_an_update_keeps_rows_adds_the_new_and_prunes_the_old_after(tmp_path):
+    """Rows are keyed by passage: an update of the same index adds only what it lacks; until `prune`, rows of
+    passages it no longer has stay (the old index folder still answers from them) and its searches skip them."""
+    from hkai_qa.stores.milvus import MilvusStore
+
+    vectors = unit_vectors(12, 8)
+    old = MilvusStore(str(tmp_path / "hk.db"), "c")
+    old.prepare(record_for(10, 8))
+    old.add(list(range(10)), vectors[:10], passages_for(10))
+    old.finish()
+
+    new = MilvusStore(str(tmp_path / "hk.db"), "c")
+    passages = passages_for(12)[1:]  # d#0 removed, d#10 and d#11 added
+    new.use_passages(passages)
+    assert new.prepare(record_for(11, 8, fingerprint="f2")) == 9
+    missing = new.missing(0, 11)
+    assert missing == [9, 10]
+    new.add(missing, vectors[[10, 11]], [passages[i] for i in missing])
+    new.finish()
+    assert new.read_manifest()["fingerprint"] == "f2" and new.count() == 12
+    _, ids = new.search(vectors[:1], 11)
+    assert sorted(ids[0]) == list(range(11)), "the row of d#0 is not one of this index's"
+    np.testing.assert_array_equal(old.search(vectors[:1], 1)[1], [[0]])  # the old index still finds d#0
+    assert new.prune() == 1 and new.count() == 11
+    assert stored_ids(new) == sorted(p.passage_id for p in passages)
 
 
 def test_a_collection_hkai_qa_did_not_make_is_left_alone(tmp_path):
