@@ -296,6 +296,10 @@ class Builder:
             return "the model's weights changed"
         if recorded.get(PASSAGE_TEXT_KEY) != passage_text_fields(self.embedder).get(PASSAGE_TEXT_KEY):
             return f"passages are embedded differently for {self.embedder.name} now"
+        if manifest.get("chunking_version") != CHUNKING_VERSION:
+            # Passages are cut by newer rules (a reader or the splitter changed): even an unchanged corpus
+            # gives other passages, so the index is rebuilt once rather than answering from the old cut.
+            return f"the chunking rules changed (version {manifest.get('chunking_version')} → {CHUNKING_VERSION})"
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:

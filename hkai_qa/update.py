@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .passages import Passage
 
-# Bump when `passages.split_documents` cuts passages differently: old vectors then no longer line up.
-CHUNKING_VERSION = 1
+# Bump when `passages.split_documents` or a reader cuts passages differently: every index built under
+# the old rules is then rebuilt once, even for an unchanged corpus (2: PDF paragraphs and nested headings,
+# windows never only the previous window's overlap).
+CHUNKING_VERSION = 2
 # The model fields whose change makes every old vector useless.
 MODEL_FIELDS = ("name", "weights_sha256", "dimension", "max_tokens", "passage_text")
 

@@ -117,6 +117,19 @@ def test_a_model_change_rebuilds_everything_and_says_why(tmp_path, tiny_corpus):
     assert any("chunking rules changed" in n for n in notices)
 
 
+def test_an_index_cut_by_older_chunking_rules_is_rebuilt_even_for_an_unchanged_corpus(tmp_path, tiny_corpus):
+    index = tmp_path / "ix"
+    QA(tiny_corpus, index=index)
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["chunking_version"] = 1  # as an index an older hkai-qa cut
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    notices: list[str] = []
+    qa = QA(tiny_corpus, index=index, notify=notices.append)
+    assert qa.last_update.kind == "full" and "chunking rules changed (version 1 →" in qa.last_update.reason
+    assert any("chunking rules changed" in n for n in notices)
+    assert QA(tiny_corpus, index=index).last_update is None  # rebuilt once, then current
+
+
 def test_questions_keep_being_answered_during_a_refresh(tmp_path, tiny_corpus):
     qa = QA(tiny_corpus, index=tmp_path / "ix")
     before = len(qa.passages)

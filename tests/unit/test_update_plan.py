@@ -65,7 +65,7 @@ MODEL = {"name": "m", "weights_sha256": "x", "dimension": 384, "max_tokens": 256
         ({"model": MODEL, "chunking_version": CHUNKING_VERSION}, "faiss", None),
         ({"model": {**MODEL, "name": "n"}, "chunking_version": CHUNKING_VERSION}, "faiss", "the model's name changed"),
         ({"model": {**MODEL, "max_tokens": 128}, "chunking_version": CHUNKING_VERSION}, "faiss", "max_tokens"),
-        ({"model": MODEL}, "faiss", "the chunking rules changed (version None → 1)"),
+        ({"model": MODEL}, "faiss", f"the chunking rules changed (version None → {CHUNKING_VERSION})"),
         ({"model": MODEL, "chunking_version": CHUNKING_VERSION}, "milvus", None),  # upserts and deletes by passage
         ({"model": {**MODEL, "dimension": 768}, "chunking_version": CHUNKING_VERSION}, "milvus", "dimension changed"),
     ],
