@@ -416,6 +416,8 @@ def _format_answer(answer, threshold: float) -> str:
     for hit in answer.hits:
         lines.append("")
         where = f", {hit.pages}" if hit.pages else ""
+        if hit.evidence_page is not None and hit.page_end not in (None, hit.page):
+            where += f", evidence on p. {hit.evidence_page}"  # which of the passage's pages to open
         lines.append(printable(f"[{hit.rank}] {hit.section}{where}  (score {hit.score:.3f} · {hit.source})"))
         text = hit.text
         for start, end in reversed(hit.evidence):

@@ -69,3 +69,30 @@ def test_thresholds_modes_and_k_are_checked():
     assert check_k(500) == 100 and check_k(500, limit=None) == 500
     with pytest.raises(QuestionError, match="k must be"):
         check_k(0)
+
+
+def test_the_cli_names_the_evidence_page_of_a_passage_over_two_pages():
+    from hkai_qa.answer import Answer, Hit
+    from hkai_qa.cli import _format_answer
+
+    def hit(rank: int, page: int, page_end: int, evidence_page: int | None) -> Hit:
+        return Hit(
+            rank,
+            "Spec › Part",
+            "Some text.",
+            0.5,
+            "d",
+            f"p{rank}",
+            "spec.pdf",
+            0,
+            10,
+            page=page,
+            page_end=page_end,
+            evidence_page=evidence_page,
+        )
+
+    answer = Answer("q", [hit(1, 34, 35, 35), hit(2, 7, 7, 7), hit(3, 8, 9, None)], answerable=True)
+    lines = [line for line in _format_answer(answer, 0.3).splitlines() if line.startswith("[")]
+    assert lines[0].startswith("[1] Spec › Part, pp. 34–35, evidence on p. 35  (score 0.500")
+    assert lines[1].startswith("[2] Spec › Part, p. 7  (score")  # one page: nothing to choose
+    assert lines[2].startswith("[3] Spec › Part, pp. 8–9  (score")  # no evidence sentence
