@@ -353,17 +353,14 @@ class Builder:
             "build_seconds": round(time.perf_counter() - started, 3),
             "chunking_version": CHUNKING_VERSION,
             "bm25": dict(BM25_PARAMETERS),
-            "abstention": derived_abstention(self.embedder, store, bm25, passages, built_in_abstention(self.embedder)),
+            "abstention": self._abstention(previous if plan is not None else None, store, bm25, passages),
             **store_manifest,
         }
         files = diff_files(old_files, corpus.file_hashes)
         if plan is not None:
-            # An update keeps when the index was first built, and a rule fitted by `calibrate`
-            # (labelled questions outrank a rule derived again from the changed corpus).
+            # An update keeps when the index was first built.
             manifest["built_at"] = previous.get("built_at", manifest["built_at"])
             manifest["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            if is_calibrated(previous.get("abstention")):
-                manifest["abstention"] = previous["abstention"]
             counts = (plan.added, plan.updated, plan.unchanged, plan.removed)
         else:
             counts = (len(passages), 0, 0, int((previous or {}).get("passage_count") or 0))
@@ -386,6 +383,15 @@ class Builder:
         if previous is not None:
             self.notify(f"index {self.index_dir} {report.summary()}.")
         return LoadedIndex(stored, store)
+
+    def _abstention(
+        self, previous: dict[str, Any] | None, store: VectorStore, bm25: Any, passages: list[Passage]
+    ) -> dict[str, Any]:
+        """The manifest's abstention rule: an update keeps one fitted by `calibrate` (labelled questions
+        outrank a rule derived again from the changed corpus); otherwise it is derived from this corpus."""
+        if previous is not None and is_calibrated(previous.get("abstention")):
+            return previous["abstention"]
+        return derived_abstention(self.embedder, store, bm25, passages, built_in_abstention(self.embedder))
 
     def _sentence_vectors(self, passages: list[Passage], old: index_store.StoredIndex | None) -> SentenceVectors | None:
         """A small corpus's sentence vectors (None for a large one); an update reuses the old index's by text."""
