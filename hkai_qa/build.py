@@ -34,7 +34,15 @@ from .passages import Passage, split_documents
 from .sentence_vectors import SentenceVectors, embed_sentences, vectors_by_text
 from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
 from .stores.faiss import EXACT_LIMIT
-from .update import CHUNKING_VERSION, PassagePlan, UpdateReport, diff_files, full_rebuild_reason, plan_passages
+from .update import (
+    CHUNKING_VERSION,
+    PassagePlan,
+    UpdateReport,
+    chunking_reason,
+    diff_files,
+    full_rebuild_reason,
+    plan_passages,
+)
 
 if TYPE_CHECKING:
     from .embedding import Embedder
@@ -296,10 +304,10 @@ class Builder:
             return "the model's weights changed"
         if recorded.get(PASSAGE_TEXT_KEY) != passage_text_fields(self.embedder).get(PASSAGE_TEXT_KEY):
             return f"passages are embedded differently for {self.embedder.name} now"
-        if manifest.get("chunking_version") != CHUNKING_VERSION:
-            # Passages are cut by newer rules (a reader or the splitter changed): even an unchanged corpus
-            # gives other passages, so the index is rebuilt once rather than answering from the old cut.
-            return f"the chunking rules changed (version {manifest.get('chunking_version')} → {CHUNKING_VERSION})"
+        # Passages cut by older rules (a reader or the splitter changed): even an unchanged corpus
+        # gives other passages now, so the index is rebuilt once rather than answering from the old cut.
+        if chunked_otherwise := chunking_reason(manifest):
+            return chunked_otherwise
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:

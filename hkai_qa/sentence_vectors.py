@@ -63,10 +63,12 @@ def embed_sentences(
     rows, texts = passage_sentences(passages)
     vectors = np.zeros((len(texts), dimension), dtype=np.float32)
     known = known or {}
-    missing = [i for i, text in enumerate(texts) if text not in known]
+    missing = []
     for i, text in enumerate(texts):
         if text in known:
             vectors[i] = known[text]
+        else:
+            missing.append(i)
     if missing:
         vectors[missing] = encode([texts[i] for i in missing])
     return SentenceVectors(rows, vectors)

@@ -119,6 +119,11 @@ def full_rebuild_reason(manifest: dict[str, Any], model: dict[str, Any]) -> str 
     for key in MODEL_FIELDS:
         if recorded.get(key) != model.get(key):
             return f"the model's {key} changed ({recorded.get(key)!r} → {model.get(key)!r})"
+    return chunking_reason(manifest)
+
+
+def chunking_reason(manifest: dict[str, Any]) -> str | None:
+    """Why passages cut for the index `manifest` describes differ from today's rules, or None."""
     version = manifest.get("chunking_version")
     if version != CHUNKING_VERSION:
         return f"the chunking rules changed (version {version} → {CHUNKING_VERSION})"
