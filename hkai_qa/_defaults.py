@@ -8,8 +8,17 @@ ENCODERS = ("onnx", "torch")
 DEFAULT_ENCODER = "onnx"
 DEFAULT_STORE = "faiss"
 
-# Lucene-variant BM25 as bm25s computes it; recorded in every manifest.
-BM25_PARAMETERS = {"method": "lucene", "k1": 1.5, "b": 0.75, "stemmer": "english", "stopwords": "en_plus"}
+# Lucene-variant BM25 as bm25s computes it; recorded in every manifest. An index recorded with other
+# parameters has its BM25 rebuilt once. Bump "tokens" when `lexical.bm25_tokenize` changes what it makes
+# of a text (2: flags, versions, dotted names and identifiers also kept whole).
+BM25_PARAMETERS = {
+    "method": "lucene",
+    "k1": 1.5,
+    "b": 0.75,
+    "stemmer": "english",
+    "stopwords": "en_plus",
+    "tokens": 2,
+}
 
 # The cosine's share of the hybrid score. BM25's idf needs documents to mean anything: over the
 # article's few passages dense-heavy fusion wins, over SciFact an even split does

@@ -35,9 +35,11 @@ from .sentence_vectors import SentenceVectors, embed_sentences, vectors_by_text
 from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
 from .stores.faiss import EXACT_LIMIT
 from .update import (
+    BM25_CHANGED,
     CHUNKING_VERSION,
     PassagePlan,
     UpdateReport,
+    bm25_reason,
     chunking_reason,
     diff_files,
     full_rebuild_reason,
@@ -240,6 +242,11 @@ class Builder:
             reason = self.stale_reason(manifest)
             if reason and reason.startswith(CORPUS_CHANGED):
                 return self.build(previous=manifest)  # an update: only new or changed passages are embedded
+            if reason and reason.startswith(BM25_CHANGED):
+                self.notify(
+                    f"index {self.index_dir} is out of date ({reason}); rebuilding its BM25, keeping its vectors."
+                )
+                return self.build(previous=manifest, reason=reason)
             if reason:
                 self.notify(f"index {self.index_dir} is out of date ({reason}); rebuilding.")
                 return self.build(reason=reason)
@@ -308,6 +315,8 @@ class Builder:
         # gives other passages now, so the index is rebuilt once rather than answering from the old cut.
         if chunked_otherwise := chunking_reason(manifest):
             return chunked_otherwise
+        if tokenized_otherwise := bm25_reason(manifest):
+            return tokenized_otherwise
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:
@@ -428,16 +437,15 @@ class Builder:
         """Which old vectors the new passages keep (None: a full build), the old index, and why not."""
         if previous is None:
             return None, None, reason
-        reason = full_rebuild_reason(previous, model) or ""
-        if reason:
-            return None, None, reason
+        if rebuild := full_rebuild_reason(previous, model):
+            return None, None, rebuild
         try:
             old = index_store.read_index(self.index_dir)
         except IndexStoreError as error:
             return None, None, f"the old index could not be read ({error})"
         if old.vectors is None and self.store_spec.kind == "faiss":
             return None, None, "the old index holds no vectors"
-        return plan_passages(old.passages, passages, model["name"]), old, ""
+        return plan_passages(old.passages, passages, model["name"]), old, reason
 
     def _fill_store(
         self,

@@ -30,4 +30,9 @@ _PUNCTUATION_FOLDS = str.maketrans(
 
 def fold(text: str) -> str:
     """Unicode NFKC, straight quotes and dashes, case-folded."""
-    return unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_FOLDS).casefold()
+    return fold_keeping_case(text).casefold()
+
+
+def fold_keeping_case(text: str) -> str:
+    """`fold` without the case-folding, for tokens whose case means something (`-v` and `-V` are two flags)."""
+    return unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_FOLDS)

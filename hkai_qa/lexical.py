@@ -1,7 +1,8 @@
 """BM25 over the passages (bm25s): tokenize, build, score, load.
 
-Tokens are folded, stop-worded and Snowball-stemmed English, CJK text as
-character bigrams; the same tokens bm25s makes itself (a test checks).
+Tokens are folded, stop-worded and Snowball-stemmed English words (the same
+words bm25s makes itself; a test checks), CJK text as character bigrams, and
+flags, versions and dotted names kept whole.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._defaults import BM25_PARAMETERS
-from .folding import fold
+from .folding import fold_keeping_case
 
 if TYPE_CHECKING:
     import bm25s
@@ -33,28 +34,39 @@ def _cjk_bigrams(match: re.Match) -> str:
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's (and scikit-learn's) token pattern
+# What people type about technical documents that bm25s's pattern loses, kept whole beside the words:
+# a command-line flag (-L, --license; its one letter alone was dropped), a version (0.9.0; single digits
+# were dropped) and a dotted name (app.state; only its parts were kept). Identifiers such as kw_only
+# or TestClient are already one word. Numbers with one dot are mostly decimals in prose, so not kept.
+# Each alternative starts with the character it needs (its lookbehind after it), which keeps the scan as
+# fast as bm25s's own pattern; a dotted name's trailing full stop is dropped in `_whole`.
+_WHOLE = re.compile(r"-(?<![\w-]-)-?[A-Za-z][\w-]*|\d(?<![\d.]\d)\d*(?:\.\d+){2,}|\b[A-Za-z_]\w*\.[A-Za-z_][\w.]*")
 _STOPWORDS: frozenset[str] | None = None
 _STEMS: dict[str, str] = {}  # word -> Snowball stem; words stem alone, so this is exact
 _STEMS_LIMIT = 200_000
 _STEMMER_LOCK = threading.Lock()
 
 
-def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Folded, stop-worded, Snowball-stemmed English tokens; CJK text as character bigrams.
+def _whole(token: str) -> str:
+    """A whole token as indexed: case-folded, except a one-dash flag, whose case is its meaning (-v, -V)."""
+    return token if token[0] == "-" and token[1] != "-" else token.rstrip(".").casefold()
 
-    The same tokens as `bm25s.tokenize(..., stopwords="en_plus", stemmer=english)`
-    (a test checks), without its per-call progress bars and per-text stopword
-    sets, which cost more than the search for a single question.
+
+def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Folded, stop-worded, Snowball-stemmed English words, then flags, versions and dotted names whole.
+
+    CJK text gives character bigrams. The words are the same as `bm25s.tokenize(...,
+    stopwords="en_plus", stemmer=english)` gives (a test checks), without its per-call
+    progress bars and per-text stopword sets, which cost more than the search for a
+    single question. The whole tokens are neither stemmed nor stop-worded.
     """
     global _STOPWORDS
     if _STOPWORDS is None:
         from bm25s.stopwords import STOPWORDS_EN_PLUS
 
         _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
-    words = [
-        [w for w in _TOKEN.findall(CJK_RUN.sub(_cjk_bigrams, fold(text)).lower()) if w not in _STOPWORDS]
-        for text in texts
-    ]
+    spelt = [CJK_RUN.sub(_cjk_bigrams, fold_keeping_case(text)) for text in texts]
+    words = [[w for w in _TOKEN.findall(text.casefold().lower()) if w not in _STOPWORDS] for text in spelt]
     known = _STEMS  # only ever grows, so a word found here stays found
     missing = list({w for text_words in words for w in text_words if w not in known})
     stemmed: dict[str, str] = {}
@@ -65,7 +77,10 @@ def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
             stemmed = dict(zip(missing, _stemmer(Stemmer).stemWords(missing), strict=True))
         if len(known) < _STEMS_LIMIT:  # a big corpus's whole vocabulary is not kept for the process's life
             known.update(stemmed)
-    return [[known.get(w) or stemmed[w] for w in text_words] for text_words in words]
+    return [
+        [known.get(w) or stemmed[w] for w in text_words] + [_whole(t) for t in _WHOLE.findall(text)]
+        for text_words, text in zip(words, spelt, strict=True)
+    ]
 
 
 _STEMMER = None

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._defaults import BM25_PARAMETERS
+
 if TYPE_CHECKING:
     from .passages import Passage
 
@@ -128,6 +130,21 @@ def chunking_reason(manifest: dict[str, Any]) -> str | None:
     if version != CHUNKING_VERSION:
         return f"the chunking rules changed (version {version} → {CHUNKING_VERSION})"
     return None
+
+
+BM25_CHANGED = "its BM25 was built with other tokens or parameters"
+
+
+def bm25_reason(manifest: dict[str, Any]) -> str | None:
+    """Why the BM25 index `manifest` describes differs from what today's tokens and parameters make, or None.
+
+    Its vectors stay good, so an update rebuilds only the BM25 (it does on every update anyway).
+    """
+    recorded = manifest.get("bm25") or {}
+    changed = [key for key in BM25_PARAMETERS if recorded.get(key) != BM25_PARAMETERS[key]]
+    if not changed:
+        return None
+    return f"{BM25_CHANGED} ({', '.join(f'{k} {recorded.get(k)!r} → {BM25_PARAMETERS[k]!r}' for k in changed)})"
 
 
 @dataclass

@@ -130,6 +130,23 @@ def test_an_index_cut_by_older_chunking_rules_is_rebuilt_even_for_an_unchanged_c
     assert QA(tiny_corpus, index=index).last_update is None  # rebuilt once, then current
 
 
+def test_an_index_tokenized_by_an_older_hkai_qa_gets_new_bm25_tokens_and_keeps_its_vectors(tmp_path, tiny_corpus):
+    (tiny_corpus / "cli.md").write_text("# Options\n\n`-L`, `--license`: show the licence of bzip2 0.9.0.\n")
+    index = tmp_path / "ix"
+    QA(tiny_corpus, index=index)
+    manifest = json.loads((index / "manifest.json").read_text())
+    del manifest["bm25"]["tokens"]  # as an index an older hkai-qa built, whose tokens dropped "-L" and "0.9.0"
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    notices: list[str] = []
+    qa = QA(tiny_corpus, index=index, notify=notices.append)
+    update = qa.last_update
+    assert update.kind == "incremental" and update.added == update.updated == 0 and update.unchanged > 0
+    assert "BM25 was built with other tokens" in update.reason and "tokens None →" in update.reason
+    assert any("rebuilding its BM25, keeping its vectors" in n for n in notices)
+    assert {"-L", "--license", "0.9.0"} <= set(qa._store.bm25.vocab_dict)
+    assert QA(tiny_corpus, index=index).last_update is None  # rebuilt once, then current
+
+
 def test_questions_keep_being_answered_during_a_refresh(tmp_path, tiny_corpus):
     qa = QA(tiny_corpus, index=tmp_path / "ix")
     before = len(qa.passages)

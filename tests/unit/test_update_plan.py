@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from hkai_qa._defaults import BM25_PARAMETERS
 from hkai_qa.passages import Passage
 from hkai_qa.update import (
+    BM25_CHANGED,
     CHUNKING_VERSION,
     FileChanges,
     UpdateReport,
+    bm25_reason,
     diff_files,
     full_rebuild_reason,
     plan_passages,
@@ -73,6 +76,15 @@ MODEL = {"name": "m", "weights_sha256": "x", "dimension": 384, "max_tokens": 256
 def test_what_forces_a_full_rebuild(manifest, store, expected):
     reason = full_rebuild_reason(manifest, MODEL)
     assert reason is None if expected is None else expected in reason
+
+
+def test_an_index_tokenized_by_an_older_hkai_qa_has_its_bm25_rebuilt_but_keeps_its_vectors():
+    older = {key: value for key, value in BM25_PARAMETERS.items() if key != "tokens"}  # as recorded before
+    reason = bm25_reason({"model": MODEL, "chunking_version": CHUNKING_VERSION, "bm25": older})
+    assert reason == f"{BM25_CHANGED} (tokens None → {BM25_PARAMETERS['tokens']!r})"
+    assert bm25_reason({"bm25": {**BM25_PARAMETERS, "k1": 1.2}}).endswith("(k1 1.2 → 1.5)")
+    assert bm25_reason({"bm25": dict(BM25_PARAMETERS)}) is None
+    assert full_rebuild_reason({"model": MODEL, "chunking_version": CHUNKING_VERSION, "bm25": older}, MODEL) is None
 
 
 def test_the_report_says_it_in_one_line_and_one_json_shape():
