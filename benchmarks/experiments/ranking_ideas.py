@@ -55,6 +55,9 @@ class Corpus:
     threshold: float
     questions_without_stopwords: np.ndarray  # [questions, dim]
     sentences_with_heading: np.ndarray  # [sentences, dim] "heading\nsentence"
+    passages_without_heading: np.ndarray  # [passages, dim] the text alone
+    phrases: np.ndarray  # [phrases, dim] the question's runs of words between stopwords
+    phrase_questions: np.ndarray  # [phrases] the question each phrase comes from
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -75,6 +78,17 @@ def _without_stopwords(text: str, stopwords: set[str]) -> str:
     return " ".join(kept) or text
 
 
+def _phrases(text: str, stopwords: set[str]) -> list[str]:
+    runs, run = [], []
+    for word in text.split():
+        if re.sub(r"\W", "", word).lower() in stopwords:
+            runs, run = runs + [" ".join(run)] if run else runs, []
+        else:
+            run.append(word.strip("?.,!"))
+    runs = [r for r in [*runs, " ".join(run)] if r]
+    return runs or [text]
+
+
 def load_corpus_arrays(qa: QA, questions_path: Path) -> Corpus:
     from bm25s.stopwords import STOPWORDS_EN
 
@@ -85,6 +99,8 @@ def load_corpus_arrays(qa: QA, questions_path: Path) -> Corpus:
     tokens = bm25_tokenize(texts)
     rows, sentence_texts = passage_sentences(passages)
     encode = qa.embedder.encode
+    phrase_stopwords = set(STOPWORDS_EN) | {"what", "why", "how", "when", "where", "which", "who", "do", "can", "i"}
+    phrases = [(i, phrase) for i, text in enumerate(texts) for phrase in _phrases(text, phrase_stopwords)]
     return Corpus(
         passages=np.asarray(loaded.vectors.vectors(np.arange(len(passages), dtype=np.int64)), dtype=np.float32),
         sentences=loaded.stored.sentences.vectors,
@@ -107,6 +123,9 @@ def load_corpus_arrays(qa: QA, questions_path: Path) -> Corpus:
         sentences_with_heading=encode(
             [f"{passages[r].heading}\n{t}" for r, t in zip(rows, sentence_texts, strict=True)]
         ),
+        passages_without_heading=encode([p.text for p in passages]),
+        phrases=encode([phrase for _, phrase in phrases]),
+        phrase_questions=np.array([i for i, _ in phrases]),
     )
 
 
@@ -229,6 +248,19 @@ def hub_penalty(weight: float, beta: float = 30.0) -> Score:
     return score
 
 
+def phrase_evidence(weight: float) -> Score:
+    """Each of the question's phrases matched to its closest sentence; their mean takes `weight` from the cosine."""
+    first = shipped()
+
+    def score(c: Corpus, i: int) -> np.ndarray:
+        count = len(c.passages)
+        phrases = c.phrases[c.phrase_questions == i]
+        matched = np.stack([per_passage(c.sentences @ v, c.sentence_rows, count) for v in phrases]).mean(0)
+        return first(c, i) + weight * (matched - c.passages @ c.questions[i])
+
+    return score
+
+
 IDEAS: dict[str, Score] = {
     "shipped (s = 0.2)": shipped(),
     "mean-centred on passages' mean": centered("passages"),
@@ -240,6 +272,12 @@ IDEAS: dict[str, Score] = {
     "closest sentences: softmax T=0.05": shipped(how="softmax"),
     "closest sentences: softmax, s = 0.3": shipped(0.3, how="softmax"),
     "passage vector = mean of its sentences": shipped(passages=sentence_mean_passages),
+    "passage vector without its heading": shipped(passages=lambda c: c.passages_without_heading),
+    "passage vector ½ with, ½ without its heading": shipped(
+        passages=lambda c: unit(c.passages + c.passages_without_heading)
+    ),
+    "question's phrases to closest sentences, 0.1": phrase_evidence(0.1),
+    "question's phrases to closest sentences, 0.3": phrase_evidence(0.3),
     "question without stopwords": shipped(query=lambda c, i: c.questions_without_stopwords[i]),
     "question ½ with, ½ without stopwords": shipped(
         query=lambda c, i: unit(c.questions[i] + c.questions_without_stopwords[i])
