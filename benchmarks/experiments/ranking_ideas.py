@@ -261,6 +261,27 @@ def phrase_evidence(weight: float) -> Score:
     return score
 
 
+def reciprocal_ranks(k: int) -> Score:
+    """Reciprocal rank fusion of three rankings (passage cosine, closest sentence, BM25) instead of weighted scores."""
+
+    def positions(x: np.ndarray) -> np.ndarray:
+        order = np.lexsort((np.arange(len(x)), -x))
+        ranks = np.empty(len(x))
+        ranks[order] = np.arange(1, len(x) + 1)
+        return ranks
+
+    def score(c: Corpus, i: int) -> np.ndarray:
+        q = c.questions[i]
+        cos = c.passages @ q
+        if c.dense_only[i]:
+            return cos
+        closest = per_passage(c.sentences @ q, c.sentence_rows, len(cos))
+        lexical = np.where(c.coverage[i] > 0, c.coverage[i], -1.0)
+        return sum(1.0 / (k + positions(x)) for x in (cos, closest, lexical))
+
+    return score
+
+
 IDEAS: dict[str, Score] = {
     "shipped (s = 0.2)": shipped(),
     "mean-centred on passages' mean": centered("passages"),
@@ -286,6 +307,8 @@ IDEAS: dict[str, Score] = {
     "… under their heading, s = 0.3": shipped(0.3, sentences=lambda c: c.sentences_with_heading),
     "min-max normalised cosines, α 0.5": normalised("minmax", 0.5),
     "z-normalised cosines, α 0.8": normalised("z", 0.8),
+    "reciprocal rank fusion of the three, k = 10": reciprocal_ranks(10),
+    "reciprocal rank fusion of the three, k = 60": reciprocal_ranks(60),
     "closest sentence by cosine + 0.2 sentence BM25": sentence_hybrid(0.2),
     "− inverted-softmax hub penalty 0.1": hub_penalty(0.1),
 }
