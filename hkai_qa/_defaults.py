@@ -10,7 +10,7 @@ DEFAULT_STORE = "faiss"
 
 # Lucene-variant BM25 as bm25s computes it; recorded in every manifest. An index recorded with other
 # parameters has its BM25 rebuilt once. Bump "tokens" when `lexical.bm25_tokenize` changes what it makes
-# of a text (2: flags, versions, dotted names and identifiers also kept whole).
+# of a text (2: flags, versions and dotted names also kept whole).
 BM25_PARAMETERS = {
     "method": "lucene",
     "k1": 1.5,

@@ -132,7 +132,7 @@ def chunking_reason(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-BM25_CHANGED = "its BM25 was built with other tokens or parameters"
+BM25_CHANGED = "BM25 tokens or parameters changed"
 
 
 def bm25_reason(manifest: dict[str, Any]) -> str | None:
@@ -144,7 +144,7 @@ def bm25_reason(manifest: dict[str, Any]) -> str | None:
     changed = [key for key in BM25_PARAMETERS if recorded.get(key) != BM25_PARAMETERS[key]]
     if not changed:
         return None
-    return f"{BM25_CHANGED} ({', '.join(f'{k} {recorded.get(k)!r} → {BM25_PARAMETERS[k]!r}' for k in changed)})"
+    return f"{BM25_CHANGED}: {', '.join(f'{k} {recorded.get(k)!r} → {BM25_PARAMETERS[k]!r}' for k in changed)}"
 
 
 @dataclass

@@ -81,8 +81,8 @@ def test_what_forces_a_full_rebuild(manifest, store, expected):
 def test_an_index_tokenized_by_an_older_hkai_qa_has_its_bm25_rebuilt_but_keeps_its_vectors():
     older = {key: value for key, value in BM25_PARAMETERS.items() if key != "tokens"}  # as recorded before
     reason = bm25_reason({"model": MODEL, "chunking_version": CHUNKING_VERSION, "bm25": older})
-    assert reason == f"{BM25_CHANGED} (tokens None → {BM25_PARAMETERS['tokens']!r})"
-    assert bm25_reason({"bm25": {**BM25_PARAMETERS, "k1": 1.2}}).endswith("(k1 1.2 → 1.5)")
+    assert reason == f"{BM25_CHANGED}: tokens None → {BM25_PARAMETERS['tokens']!r}"
+    assert bm25_reason({"bm25": {**BM25_PARAMETERS, "k1": 0.1}}).endswith(f": k1 0.1 → {BM25_PARAMETERS['k1']!r}")
     assert bm25_reason({"bm25": dict(BM25_PARAMETERS)}) is None
     assert full_rebuild_reason({"model": MODEL, "chunking_version": CHUNKING_VERSION, "bm25": older}, MODEL) is None
 
