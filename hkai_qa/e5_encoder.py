@@ -97,6 +97,9 @@ class E5Embedder:
     # less often, in both languages (benchmarks/results/multilingual.md). BM25 still reads headings.
     embeds_headings = False
     hybrid_alphas = HYBRID_ALPHAS
+    # Its cosines sit in a narrow band: with sentence vectors (small corpora) dense and hybrid modes
+    # order by ranking.rescaled_order; abstention still judges the passage-level score.
+    rescaled_ranking = True
 
     def __init__(self, *, cache: Path) -> None:
         try:
