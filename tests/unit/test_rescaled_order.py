@@ -71,7 +71,7 @@ def test_hybrid_fuses_rescaled_meaning_and_coverage_and_judges_the_passage_score
 
 
 def test_rescaling_lets_meaning_outweigh_a_small_coverage_lead(narrow_band):
-    """Raw fusion at e5's weight lets a few hundredths of coverage decide; rescaled, the clear meaning winner stays first."""
+    """Raw fusion at e5's weight lets a little coverage decide; rescaled, the clear winner in meaning stays first."""
     vectors, sentences, query, store, retriever = narrow_band
     # Passage 2 (and its first sentence) is the closest in meaning, by a few hundredths as with e5;
     # "lava" gives passage 1, the farthest in meaning, the only lexical match.
