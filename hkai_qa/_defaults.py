@@ -46,7 +46,7 @@ def hybrid_alpha(passage_count: int, alphas: tuple[float, float] | None = None) 
 
 
 def embeds_sentences(passage_count: int) -> bool:
-    """Whether an index of `passage_count` passages gets sentence vectors (one more vector a sentence: small ones only)."""
+    """Whether an index of `passage_count` passages gets sentence vectors (one more vector a sentence: small only)."""
     return passage_count < LARGE_CORPUS_PASSAGES
 
 
