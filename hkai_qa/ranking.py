@@ -140,6 +140,8 @@ def rescaled_order(
     """
     if mode == "dense":
         return np.maximum(cosine, closest)
+    if len(cosine) == 0:
+        return passage_level
     meaning = unit_range((cosine + closest) / 2)
     order = HYBRID_ALPHA_SMALL * meaning + (1.0 - HYBRID_ALPHA_SMALL) * unit_range(coverage)
     low, high = float(passage_level.min()), float(passage_level.max())

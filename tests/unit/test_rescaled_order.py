@@ -7,7 +7,7 @@ import pytest
 
 from hkai_qa._defaults import HYBRID_ALPHA_SMALL, LARGE_CORPUS_PASSAGES, embeds_sentences
 from hkai_qa.lexical import bm25_tokenize, build_bm25
-from hkai_qa.ranking import judged_score, rank_passages, unit_range
+from hkai_qa.ranking import judged_score, rank_passages, rescaled_order, unit_range
 from hkai_qa.sentence_vectors import SentenceVectors
 from hkai_qa.stores import FaissStore
 from hkai_qa.stores.faiss import build_faiss_index
@@ -43,6 +43,10 @@ def test_unit_range_maps_the_candidates_onto_zero_to_one():
     np.testing.assert_allclose(unit_range(np.array([0.80, 0.82, 0.81])), [0.0, 1.0, 0.5], atol=1e-6)
     assert unit_range(np.array([0.7, 0.7])).tolist() == [0.0, 0.0]
     assert unit_range(np.array([])).size == 0
+    empty = np.array([], dtype=np.float32)
+    assert rescaled_order("hybrid", empty, empty, empty, empty).size == 0
+    single = np.array([0.8], dtype=np.float32)
+    assert rescaled_order("hybrid", single, single, np.zeros(1), single).tolist() == single.tolist()
 
 
 def test_hybrid_fuses_rescaled_meaning_and_coverage_and_judges_the_passage_score(narrow_band):
