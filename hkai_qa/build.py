@@ -308,6 +308,12 @@ class Builder:
         # gives other passages now, so the index is rebuilt once rather than answering from the old cut.
         if chunked_otherwise := chunking_reason(manifest):
             return chunked_otherwise
+        # A small corpus is ranked with its sentences too; an index written before they were kept
+        # (or before this model used them) gets them once, by an update that reuses its passage vectors.
+        if embeds_sentences(manifest.get("passage_count", 0)) and index_store.SENTENCE_VECTORS not in manifest.get(
+            "file_sizes", {}
+        ):
+            return "the index has no sentence vectors (written by an older hkai-qa)"
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:
