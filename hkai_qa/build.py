@@ -176,6 +176,7 @@ class LoadedIndex:
     stored: index_store.StoredIndex
     vectors: VectorStore
     idf_cache: dict[str, float] = field(default_factory=dict)  # BM25 weights of question words, for this index
+    corpus_terms: Any = None  # hkai_qa.term_coverage.CorpusTerms of the passages, made on first use
 
 
 def recorded_store(index_dir: Path) -> StoreSpec:
