@@ -7,10 +7,11 @@ word the documents never use. A missing word alone proves little (paraphrases,
 typos and long questions are full of them), so a word counts only when all of:
 
 - no passage holds it (as written or stemmed), nor a word spelled almost like it (a typo);
-- it is a key word: dropping it from the question brings the question closer to
-  its best passages, by at least KEY_WORD_GAIN in cosine (the word pulls away from
-  what they say; a paraphrase's words pull towards it), and closer to their closest
-  sentence too where the index has sentence vectors;
+- it is a key word: a name (SQLAlchemy, Kubernetes, TLS: written with capitals
+  inside a question that is not in title case), or a word whose dropping brings the
+  question closer to its best passages, by at least KEY_WORD_GAIN in cosine (the
+  word pulls away from what they say; a paraphrase's words pull towards it), and
+  closer to their closest sentence too where the index has sentence vectors;
 - no word of the best passages means nearly the same (cosine below SAME_MEANING
   between the two words alone), so "scams" still finds "fraud".
 
@@ -43,6 +44,8 @@ MEANING_PASSAGES = 5
 GAIN_PASSAGES = 3
 # difflib's similarity ratio from which a missing word is taken as a misspelling of a corpus word.
 TYPO_RATIO = 0.8
+# Word vectors kept per index at most: a large corpus's whole vocabulary would hold tens of megabytes.
+MAX_CACHED_WORDS = 20_000
 
 _WORD = re.compile(r"[^\W\d_]{3,}")  # alphabetic words of three letters or more
 _VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.]*\d)")  # 3.14, 2.6, 1.2.3 (not 5 or 2018)
@@ -111,6 +114,18 @@ def unmentioned_version(question: str, terms: CorpusTerms) -> str | None:
     return next((v for v in _VERSION.findall(question) if v not in terms.versions), None)
 
 
+def written_as_names(question: str) -> list[str]:
+    """The question's words written as names: capitals after its first word ("Redis", "GraphQL", "TLS").
+
+    None in a question written in title case or in capitals, where capitals mark nothing.
+    """
+    words = _WORD.findall(question)[1:]
+    capitalised = [w for w in words if w[0].isupper()]
+    if 2 * len(capitalised) > len(words):
+        return []
+    return [w for w in words if any(c.isupper() for c in w)]
+
+
 def without(question: str, word: str) -> str:
     """The question with every occurrence of `word` dropped."""
     return " ".join(re.sub(rf"(?i)\b{re.escape(word)}\b", " ", question).split())
@@ -147,7 +162,8 @@ def unmentioned_term(
     if sentence_closeness is not None:
         sentences = sentence_closeness(vectors)
         gains = np.minimum(gains, sentences[1:] - sentences[0])
-    keys = [w for w, gain in zip(missing, gains, strict=True) if gain >= KEY_WORD_GAIN]
+    names = set(written_as_names(question))
+    keys = [w for w, gain in zip(missing, gains, strict=True) if gain >= KEY_WORD_GAIN or w in names]
     if not keys:
         return None
     said = _best_passage_words(best_passages[:MEANING_PASSAGES], terms, encode_words)
@@ -167,10 +183,13 @@ def _best_passage_words(passages: Sequence[Passage], terms: CorpusTerms, encode_
 
 
 def _word_vectors(words: list[str], terms: CorpusTerms, encode_words) -> np.ndarray:
-    """Vectors of `words`, each encoded once per index (the cache grows with the words asked about)."""
+    """Vectors of `words`, each encoded once per index (up to MAX_CACHED_WORDS kept)."""
     import numpy as np
 
     new = [w for w in words if w not in terms.word_vectors]
+    if len(terms.word_vectors) + len(new) > MAX_CACHED_WORDS:
+        terms.word_vectors.clear()
+        new = list(words)
     if new:
         terms.word_vectors.update(zip(new, encode_words(new), strict=True))
     return np.stack([terms.word_vectors[w] for w in words])

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from hkai_qa.passages import Passage
-from hkai_qa.term_coverage import CorpusTerms, _phrase_around, missing_words, unmentioned_version, without
+from hkai_qa.term_coverage import (
+    CorpusTerms,
+    _phrase_around,
+    missing_words,
+    unmentioned_version,
+    without,
+    written_as_names,
+)
 
 TEXTS = [
     ("Installation", "Supports Python 3.12.1 and 2.7. Universities collaborate with industry."),
@@ -41,3 +48,10 @@ def test_the_reason_names_the_key_word_with_the_words_beside_it_that_also_pull_a
     assert _phrase_around(question, "wage", {"wage"}) == "wage"
     assert without(question, "wage") == "What is the minimum in Hong Kong?"
     assert without("Kubernetes or kubernetes?", "Kubernetes") == "or ?"
+
+
+def test_names_are_words_written_with_capitals_after_the_first_unless_the_question_is_in_title_case():
+    assert written_as_names("How do I cache attrs instances in Redis or GraphQL?") == ["Redis", "GraphQL"]
+    assert written_as_names("Which TLS version does it use?") == ["TLS"]
+    assert written_as_names("How Do I Stop Tracebacks Showing Secrets?") == []
+    assert written_as_names("Redis caching of instances") == []  # the first word is capitalised anyway
