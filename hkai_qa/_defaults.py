@@ -19,7 +19,7 @@ HYBRID_ALPHA_LARGE = 0.5
 LARGE_CORPUS_PASSAGES = 1_000
 # The closest sentence's share of the hybrid score, taken from the cosine's, on corpora small enough to
 # have sentence vectors (hkai_qa.sentence_vectors; benchmarks/quality.py measures it). A model with
-# its own hybrid weights (e5) has none measured, so it ranks without them.
+# its own hybrid weights (e5) uses its sentences its own way (ranking.rescaled_order), not this share.
 SENTENCE_SHARE = 0.2
 
 # Below these scores the best hit is taken not to answer the question. First
@@ -45,6 +45,11 @@ def hybrid_alpha(passage_count: int, alphas: tuple[float, float] | None = None) 
     return large if passage_count >= LARGE_CORPUS_PASSAGES else small
 
 
+def embeds_sentences(passage_count: int) -> bool:
+    """Whether an index of `passage_count` passages gets sentence vectors (one more vector a sentence: small only)."""
+    return passage_count < LARGE_CORPUS_PASSAGES
+
+
 def sentence_share(passage_count: int, alphas: tuple[float, float] | None = None) -> float:
     """The closest sentence's weight in hybrid scores: 0 for large corpora and for models with their own weights."""
-    return 0.0 if alphas is not None or passage_count >= LARGE_CORPUS_PASSAGES else SENTENCE_SHARE
+    return SENTENCE_SHARE if alphas is None and embeds_sentences(passage_count) else 0.0

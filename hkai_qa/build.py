@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import index_store
-from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE, sentence_share
+from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE, embeds_sentences
 from ._files import is_being_written, scratch_array
 from .abstention import derived_abstention, is_calibrated
 from .corpus import hash_corpus_files, load_corpus
@@ -309,6 +309,12 @@ class Builder:
         # gives other passages now, so the index is rebuilt once rather than answering from the old cut.
         if chunked_otherwise := chunking_reason(manifest):
             return chunked_otherwise
+        # A small corpus is ranked with its sentences too; an index written before they were kept
+        # (or before this model used them) gets them once, by an update that reuses its passage vectors.
+        if embeds_sentences(manifest.get("passage_count", 0)) and index_store.SENTENCE_VECTORS not in manifest.get(
+            "file_sizes", {}
+        ):
+            return "the index has no sentence vectors (written by an older hkai-qa)"
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:
@@ -404,7 +410,7 @@ class Builder:
 
     def _sentence_vectors(self, passages: list[Passage], old: index_store.StoredIndex | None) -> SentenceVectors | None:
         """A small corpus's sentence vectors (None for a large one); an update reuses the old index's by text."""
-        if sentence_share(len(passages), getattr(self.embedder, "hybrid_alphas", None)) <= 0:
+        if not embeds_sentences(len(passages)):
             return None
         known = vectors_by_text(old.passages, old.sentences) if old is not None else {}
         return embed_sentences(passages, self.embedder.encode, self.embedder.dimension, known)

@@ -41,6 +41,8 @@ ENCODE_CHUNK = 64
 # The cosine's weight in hybrid scores, below and from qa.LARGE_CORPUS_PASSAGES passages. e5's
 # cosines between one question and different passages spread about a fifth as far as MiniLM's,
 # so BM25 keeps MiniLM's say ((1 - alpha) / alpha a fifth of MiniLM's 0.8 and 0.5) at these.
+# Abstention judges this passage-level score; a corpus with sentence vectors is ordered by
+# ranking.rescaled_order instead (`rescaled_ranking`), one without them by this score.
 HYBRID_ALPHAS = (0.95, 0.83)
 # Below these best-hit scores the corpus is taken not to answer. Fitted as `hkai-qa calibrate`
 # does, on tests/data/hk_questions.jsonl and tests/data/hk_questions_zh.jsonl together, with
@@ -97,6 +99,9 @@ class E5Embedder:
     # less often, in both languages (benchmarks/results/multilingual.md). BM25 still reads headings.
     embeds_headings = False
     hybrid_alphas = HYBRID_ALPHAS
+    # Its cosines sit in a narrow band: with sentence vectors (small corpora) dense and hybrid modes
+    # order by ranking.rescaled_order; abstention still judges the passage-level score.
+    rescaled_ranking = True
 
     def __init__(self, *, cache: Path) -> None:
         try:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._defaults import HYBRID_ALPHA_SMALL
 from .lexical import CJK_RUN, bm25_ceiling, bm25_scores
 
 if TYPE_CHECKING:
@@ -111,6 +112,42 @@ def fusion_mode(mode: str, query_tokens: list[str], retriever: bm25s.BM25) -> st
     return mode
 
 
+# --- a narrow-band model's order (multilingual-e5-small) -----------------------------------------
+
+
+def unit_range(values: np.ndarray) -> np.ndarray:
+    """`values` mapped onto [0, 1] over one question's candidates (all 0 when they are equal)."""
+    if len(values) == 0:
+        return values
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def rescaled_order(
+    mode: str, cosine: np.ndarray, closest: np.ndarray, coverage: np.ndarray, passage_level: np.ndarray
+) -> np.ndarray:
+    """One question's order scores over its candidates for a model whose cosines sit in a narrow band (e5).
+
+    Every passage's cosine lies within a few hundredths of the others', so any fixed
+    share of BM25 coverage (spread over [0, 1)) decides the order, and a fixed weight
+    fitted to one corpus misfits the next. So hybrid mode puts meaning (the passage's
+    cosine and its closest sentence's, averaged) and coverage each on [0, 1] over the
+    candidates and weighs them as the default model's raw scores are; the result is
+    laid over the range of the passage-level scores, so hit scores read on the
+    model's own scale. Dense mode (and a question BM25 cannot read, in another
+    language than the corpus) takes the closer of the passage and its closest
+    sentence: such a question matches one sentence better than a whole passage.
+    """
+    if mode == "dense":
+        return np.maximum(cosine, closest)
+    if len(cosine) == 0:
+        return passage_level
+    meaning = unit_range((cosine + closest) / 2)
+    order = HYBRID_ALPHA_SMALL * meaning + (1.0 - HYBRID_ALPHA_SMALL) * unit_range(coverage)
+    low, high = float(passage_level.min()), float(passage_level.max())
+    return low + (high - low) * order if high > low else passage_level
+
+
 def rank_passages(
     mode: str,
     query_vector: np.ndarray,
@@ -123,6 +160,7 @@ def rank_passages(
     keep: int | None = None,
     sentences: SentenceVectors | None = None,
     sentence_share: float = 0.0,
+    rescaled: bool = False,
 ) -> list[Ranked]:
     """Passages for one question, best first.
 
@@ -137,6 +175,9 @@ def rank_passages(
     With `sentences` (a small corpus's sentence vectors) hybrid mode moves
     `sentence_share` of the cosine's weight to the passage's closest sentence:
     `(alpha - share) * cosine + share * closest sentence + (1 - alpha) * coverage`.
+    With `sentences` and `rescaled` (a model whose cosines sit in a narrow band, e5)
+    dense and hybrid modes order by `rescaled_order` instead. Either way abstention
+    judges the passage-level score (`judged_score`), as without sentences.
     """
     _, dense_ids = dense if dense is not None else store.search(query_vector[None, :], depth)
     dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
@@ -145,12 +186,12 @@ def rank_passages(
     bm25_ranking = [int(i) for i in top_ids(lexical, depth) if lexical[i] > 0]
     closest_all = None
     sentence_ranking: list[int] = []
-    if mode == "hybrid" and sentences is not None and sentence_share > 0:
+    if sentences is not None and ((mode == "hybrid" and sentence_share > 0) or (rescaled and mode != "bm25")):
         closest_all = sentences.closest(query_vector, len(lexical))
         # A passage whose one sentence answers may sit outside both top lists: its sentence brings it in.
         sentence_ranking = [int(i) for i in top_ids(closest_all, depth)]
     if mode == "dense":
-        candidates = dense_ranking
+        candidates = list(dict.fromkeys(dense_ranking + sentence_ranking))
     elif mode == "bm25":
         candidates = bm25_ranking or dense_ranking
     else:
@@ -167,7 +208,9 @@ def rank_passages(
         fused = alpha * cosine + (1.0 - alpha) * coverage
     passage_level = fused
     closest = None if closest_all is None else closest_all[ids]
-    if closest is not None:
+    if closest is not None and rescaled:
+        fused = rescaled_order(mode, cosine, closest, coverage, passage_level)
+    elif closest is not None:
         fused = passage_level + sentence_share * (closest - cosine)
     dense_rank = {p: r for r, p in enumerate(dense_ranking, start=1)}
     bm25_rank = {p: r for r, p in enumerate(bm25_ranking, start=1)}

@@ -130,6 +130,22 @@ def test_an_index_cut_by_older_chunking_rules_is_rebuilt_even_for_an_unchanged_c
     assert QA(tiny_corpus, index=index).last_update is None  # rebuilt once, then current
 
 
+def test_an_index_without_sentence_vectors_gets_them_once(tmp_path, tiny_corpus):
+    index = tmp_path / "ix"
+    QA(tiny_corpus, index=index)
+    manifest = json.loads((index / "manifest.json").read_text())
+    for name in (index_store.SENTENCE_VECTORS, index_store.SENTENCE_PASSAGES):
+        manifest["file_sizes"].pop(name)
+        (index / name).unlink()
+    (index / "manifest.json").write_text(json.dumps(manifest))  # as an index an older hkai-qa wrote
+    notices: list[str] = []
+    qa = QA(tiny_corpus, index=index, notify=notices.append)
+    assert "no sentence vectors" in qa.last_update.reason
+    assert any("no sentence vectors" in n for n in notices)
+    assert (index / index_store.SENTENCE_VECTORS).exists()
+    assert QA(tiny_corpus, index=index).last_update is None  # given once, then current
+
+
 def test_questions_keep_being_answered_during_a_refresh(tmp_path, tiny_corpus):
     qa = QA(tiny_corpus, index=tmp_path / "ix")
     before = len(qa.passages)

@@ -128,20 +128,45 @@ def test_chinese_off_topic_question_is_flagged(e5_qa):
     assert not e5_qa.ask("法國嘅首都係邊度？").answerable
 
 
-def test_chinese_question_set_meets_its_floor(e5_qa):
-    metrics = e5_qa.evaluate(ZH_QUESTIONS, progress=False).metrics
-    # See benchmarks/results/multilingual.md for the measured figures; the floors catch a regression
-    # (with passages embedded with their headings it was about 0.06 lower at both ranks).
-    assert metrics["hit@1"] >= 0.75
-    assert metrics["hit@3"] >= 0.93
-    assert metrics["abstain_recall"] >= 0.75
+def off_topic_flagged(report) -> float:
+    rows = [r for r in report.rows if r.kind in ("off_topic", "out_of_scope")]
+    return sum(not r.predicted_answerable for r in rows) / len(rows)
+
+
+def test_chinese_question_set_meets_the_issue_targets(e5_qa):
+    report = e5_qa.evaluate(ZH_QUESTIONS, progress=False)
+    # Issue 16's targets; benchmarks/results/multilingual.md has the measured figures (ranked by the
+    # passage's cosine alone, as before sentence vectors, they were 0.781 and 0.969).
+    assert report.metrics["hit@1"] >= 0.85
+    assert report.metrics["hit@3"] >= 0.95
+    assert off_topic_flagged(report) >= 0.9
+    assert not any(r.answerable and not r.predicted_answerable for r in report.rows)
+
+
+def test_a_chinese_question_finds_its_section_through_one_sentence(e5_qa):
+    """The article's opening section is its best match by one sentence, not by the passage's own vector."""
+    question = "點解香港會成為人工智能領域嘅重要一員？"  # why Hong Kong has become a significant player in AI
+    answer = e5_qa.ask(question)
+    top = answer.hits[0]
+    assert top.section.startswith("Unleashing the Power of AI") and answer.answerable
+    passage_cosines = (
+        e5_qa.embedder.encode([p.text for p in e5_qa.passages]) @ e5_qa.embedder.encode_query([question])[0]
+    )
+    opening = next(i for i, p in enumerate(e5_qa.passages) if p.heading.startswith("Unleashing"))
+    assert int(np.argmax(passage_cosines)) != opening, "by the passage vectors alone another section comes first"
+    # "Not in the documents" is still judged on the best passage cosine, as the dense threshold was derived.
+    assert answer.best_score == pytest.approx(float(passage_cosines.max()), abs=1e-4)
 
 
 def test_english_questions_stay_close_to_the_default_model(e5_qa, bundled_qa):
-    e5 = e5_qa.evaluate(EN_QUESTIONS, progress=False).metrics
+    e5 = e5_qa.evaluate(EN_QUESTIONS, progress=False)
     default = bundled_qa.evaluate(EN_QUESTIONS, progress=False).metrics
-    assert e5["hit@3"] >= default["hit@3"] - 0.02
-    assert e5["hit@1"] >= default["hit@1"] - 0.07  # measured 0.826 vs 0.870: see the report
+    assert e5.metrics["hit@3"] >= default["hit@3"] - 0.02
+    assert e5.metrics["hit@1"] >= default["hit@1"] - 0.02  # issue 16's target
+    assert off_topic_flagged(e5) >= 0.9
+    # Hybrid fusion no longer loses to e5's cosine alone: BM25's coverage no longer swamps its narrow band.
+    dense = e5_qa.with_mode("dense").evaluate(EN_QUESTIONS, progress=False).metrics
+    assert e5.metrics["hit@1"] >= dense["hit@1"]
 
 
 def test_alias_reuses_the_index_and_a_model_change_rebuilds(tmp_path, tiny_corpus):
