@@ -47,6 +47,7 @@ from .update import (
 if TYPE_CHECKING:
     from .embedding import Embedder
     from .onnx_encoder import OnnxEmbedder
+    from .term_coverage import CorpusTerms
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CORPUS_CHANGED = "corpus changed"
@@ -176,7 +177,7 @@ class LoadedIndex:
     stored: index_store.StoredIndex
     vectors: VectorStore
     idf_cache: dict[str, float] = field(default_factory=dict)  # BM25 weights of question words, for this index
-    corpus_terms: Any = None  # hkai_qa.term_coverage.CorpusTerms of the passages, made on first use
+    corpus_terms: CorpusTerms | None = None  # the passages' words, made on the first question that needs them
 
 
 def recorded_store(index_dir: Path) -> StoreSpec:

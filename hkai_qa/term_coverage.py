@@ -183,16 +183,22 @@ def _best_passage_words(passages: Sequence[Passage], terms: CorpusTerms, encode_
 
 
 def _word_vectors(words: list[str], terms: CorpusTerms, encode_words) -> np.ndarray:
-    """Vectors of `words`, each encoded once per index (up to MAX_CACHED_WORDS kept)."""
+    """Vectors of `words`, each encoded once per index (up to MAX_CACHED_WORDS kept).
+
+    Read from a snapshot, so another question emptying the shared cache meanwhile costs only a re-encoding.
+    """
     import numpy as np
 
-    new = [w for w in words if w not in terms.word_vectors]
-    if len(terms.word_vectors) + len(new) > MAX_CACHED_WORDS:
-        terms.word_vectors.clear()
-        new = list(words)
+    cache = terms.word_vectors
+    found = {w: cache.get(w) for w in words}
+    new = [w for w, vector in found.items() if vector is None]
     if new:
-        terms.word_vectors.update(zip(new, encode_words(new), strict=True))
-    return np.stack([terms.word_vectors[w] for w in words])
+        encoded = dict(zip(new, encode_words(new), strict=True))
+        found.update(encoded)
+        if len(cache) + len(encoded) > MAX_CACHED_WORDS:
+            cache.clear()
+        cache.update(encoded)
+    return np.stack([found[w] for w in words])
 
 
 def _phrase_around(question: str, key: str, beside: set[str]) -> str:
