@@ -86,8 +86,9 @@ class Answer:
     """The hits for one question, best first, and whether they answer it.
 
     `answerable` is False when even the best retrieval score (`best_score`) is
-    below the abstention threshold, or when the question asks for a number or a
-    date that none of the first hits contains; the closest hits are still given.
+    below the abstention threshold, when the question asks for a number or a
+    date that none of the first hits contains, or when its key term is one the
+    documents never mention (hkai_qa.term_coverage); the closest hits are still given.
     `notes` carries the reason and advice such as "the model is English-only".
     """
 
@@ -176,6 +177,9 @@ ENGLISH_ONLY_NOTE = (
 )
 
 
+UNMENTIONED_NOTE = "The documents never mention '{term}', the question's key term; the closest passages follow."
+
+
 MEANING_ALONE_NOTE = (
     "Few of this question's words occur in the documents (another language?), so it was "
     "ranked by meaning alone and judged against the dense threshold {threshold:.3f}."
@@ -212,12 +216,15 @@ def assemble(
     rerank_scores: dict[int, float] | None = None,
     english_only: bool = False,
     notes: Sequence[str] = (),
+    unmentioned_term: Callable[[], str | None] | None = None,
 ) -> Answer:
     """The Answer for `question` from its ranked passages.
 
     `best_score` (the retrieval's, before any reranking) decides abstention against
     `threshold`; so does a question asking for a number or a date that none of the
-    first passages gives. Evidence sentences are found for the first `evidence_for`
+    first passages gives, and so does one whose key term the documents never mention
+    (`unmentioned_term`, asked only when nothing else declined it: it encodes).
+    Evidence sentences are found for the first `evidence_for`
     hits (all when None), weighted by `weight` (a token's idf).
     """
     rerank_scores = rerank_scores or {}
@@ -238,6 +245,10 @@ def assemble(
     if answerable and missing:
         answerable = False
         notes.append(f"The question asks for a {missing}, and none of the best passages gives one.")
+    term = unmentioned_term() if answerable and unmentioned_term is not None else None
+    if term:
+        answerable = False
+        notes.append(UNMENTIONED_NOTE.format(term=term))
     if english_only and has_cjk(question):
         notes.append(ENGLISH_ONLY_NOTE)
     return Answer(question=question, hits=hits, answerable=answerable, notes=notes, best_score=best_score)

@@ -49,6 +49,7 @@ from .update import (
 if TYPE_CHECKING:
     from .embedding import Embedder
     from .onnx_encoder import OnnxEmbedder
+    from .term_coverage import CorpusTerms
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CORPUS_CHANGED = "corpus changed"
@@ -178,6 +179,7 @@ class LoadedIndex:
     stored: index_store.StoredIndex
     vectors: VectorStore
     idf_cache: dict[str, float] = field(default_factory=dict)  # BM25 weights of question words, for this index
+    corpus_terms: CorpusTerms | None = None  # the passages' words, made on the first question that needs them
 
 
 def recorded_store(index_dir: Path) -> StoreSpec:

@@ -26,7 +26,17 @@ from ._defaults import (
     hybrid_alpha,
     sentence_share,
 )
-from .answer import MEANING_ALONE_NOTE, Answer, assemble, check_k, check_mode, check_question, rerank, threshold_for
+from .answer import (
+    MEANING_ALONE_NOTE,
+    Answer,
+    assemble,
+    check_k,
+    check_mode,
+    check_question,
+    has_cjk,
+    rerank,
+    threshold_for,
+)
 from .build import Builder, LoadedIndex, Notify, built_in_abstention, locate, log_notice, model_cache, open_index
 from .errors import CorpusError, QuestionError
 from .lexical import bm25_ceiling, bm25_tokenize
@@ -34,6 +44,7 @@ from .onnx_encoder import make_embedder
 from .ranking import fusion_mode, judged_score, rank_passages
 from .rerank import PairScorer, Reranker
 from .stores import parse_store
+from .term_coverage import GAIN_PASSAGES, MEANING_PASSAGES, CorpusTerms, unmentioned_term
 
 if TYPE_CHECKING:
     from .calibration import Calibration
@@ -273,6 +284,7 @@ class QA:
         )
         # Whether the corpus answers is the retrieval's call, made before any reranking, over every candidate.
         best_score = round(judged_score(ranked), 6)
+        retrieved = ranked[:MEANING_PASSAGES]
         ranked = ranked[: max(k, self.reranker.depth if self.reranker else 0)]
         rerank_scores: dict[int, float] = {}
         if self.reranker is not None and ranked:
@@ -296,6 +308,32 @@ class QA:
             rerank_scores=rerank_scores,
             english_only=self.embedder.spec.is_default,
             notes=[] if mode == self.mode else [MEANING_ALONE_NOTE.format(threshold=self._threshold(mode, loaded))],
+            unmentioned_term=lambda: self._unmentioned_term(loaded, question, retrieved),
+        )
+
+    def _unmentioned_term(self, loaded: LoadedIndex, question: str, retrieved: list) -> str | None:
+        """The question's key term the documents never mention (hkai_qa.term_coverage), else None."""
+        if not retrieved or has_cjk(question):  # the model reads English only; the corpus may not
+            return None
+        if loaded.corpus_terms is None:
+            loaded.corpus_terms = CorpusTerms.of(loaded.stored.passages)
+        ids = [r.passage for r in retrieved]
+        sentences = loaded.stored.sentences
+        count = len(loaded.stored.passages)
+
+        def sentence_closeness(vectors):
+            import numpy as np
+
+            return np.array([sentences.closest(v, count)[ids[:GAIN_PASSAGES]].max() for v in vectors])
+
+        return unmentioned_term(
+            question,
+            loaded.corpus_terms,
+            [loaded.stored.passages[i] for i in ids],
+            loaded.vectors.vectors(ids[:GAIN_PASSAGES]),
+            getattr(self.embedder, "encode_query", self.embedder.encode),
+            self.embedder.encode,
+            None if sentences is None else sentence_closeness,
         )
 
     def with_mode(self, mode: str) -> QA:

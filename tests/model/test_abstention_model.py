@@ -48,3 +48,31 @@ def test_the_derived_rule_flags_unrelated_questions_on_a_tiny_corpus(tiny_corpus
     assert not any(a.answerable for a in qa.ask_many(UNRELATED))
     assert qa.ask("Which volcano buried Pompeii?").answerable
     assert qa.ask("What soil do tea plants like?").answerable
+
+
+# On the topic of attrs, but about things its documentation never mentions (written for this test).
+NEAR_MISS = {
+    "How do I store attrs instances in a Redis cache?": "Redis",
+    "How do I send an attrs instance over a Kafka topic?": "Kafka",
+    "Can attrs generate GraphQL types from my classes?": "GraphQL",
+    "Does attrs support Python 3.99?": "3.99",
+}
+# Answerable, in words the documentation does not use ("stop ... writing", "in one go").
+PARAPHRASES = [
+    "How can I stop attrs from writing an __eq__ for me?",
+    "Is there a way to make every attribute keyword-only in one go?",
+    "How do I keep attrs from adding an __init__ to my class?",
+]
+
+
+def test_a_near_miss_question_is_flagged_naming_the_term_the_documents_never_mention(attrs_qa):
+    for question, term in NEAR_MISS.items():
+        answer = attrs_qa.ask(question)
+        assert answer.best_score >= attrs_qa.threshold, question  # its score alone would have answered it
+        assert not answer.answerable and answer.hits, question
+        assert any(f"never mention '{term}'" in note for note in answer.notes), (question, answer.notes)
+
+
+def test_an_answerable_paraphrase_in_other_words_is_not_flagged(attrs_qa):
+    for answer in attrs_qa.ask_many(PARAPHRASES):
+        assert answer.answerable, (answer.question, answer.notes)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hkai_qa import QuestionError
-from hkai_qa.answer import ENGLISH_ONLY_NOTE, assemble, check_k, check_mode, rerank, threshold_for
+from hkai_qa.answer import ENGLISH_ONLY_NOTE, UNMENTIONED_NOTE, assemble, check_k, check_mode, rerank, threshold_for
 from hkai_qa.lexical import bm25_tokenize
 from hkai_qa.passages import Passage
 from hkai_qa.ranking import Ranked
@@ -40,6 +40,24 @@ def test_a_question_asking_for_a_number_none_of_the_first_passages_gives_abstain
     answer = build("How many tea plants are there?")
     assert not answer.answerable
     assert answer.notes == ["The question asks for a number, and none of the best passages gives one."]
+
+
+def test_a_question_whose_key_term_the_documents_never_mention_abstains_saying_which():
+    asked = []
+
+    def unmentioned():
+        asked.append(True)
+        return "minimum wage"
+
+    answer = build("What is the minimum wage?", unmentioned_term=unmentioned)
+    assert not answer.answerable and len(answer.hits) == 3
+    assert answer.notes == [UNMENTIONED_NOTE.format(term="minimum wage")]
+    assert "'minimum wage'" in answer.notes[0] and "\n" not in answer.notes[0]
+    assert build("Where does tea grow?", unmentioned_term=lambda: None).answerable
+    # Already declined by its score: the rule, which encodes, is not asked.
+    asked.clear()
+    assert not build("What is the minimum wage?", scores=(0.2, 0.1, 0.0), unmentioned_term=unmentioned).answerable
+    assert asked == []
 
 
 def test_evidence_marks_the_matching_sentence_only_for_the_first_hits():

@@ -1,0 +1,213 @@
+"""Near-miss questions: a question whose key word the documents never mention is not answered by them.
+
+A question on the corpus's topic that the corpus does not answer ("What is the
+minimum wage in Hong Kong?" over an article on Hong Kong's AI scene) scores like
+a real question with a bi-encoder: the topic matches. What gives it away is a
+word the documents never use. A missing word alone proves little (paraphrases,
+typos and long questions are full of them), so a word counts only when all of:
+
+- no passage holds it (as written or stemmed), nor a word spelled almost like it (a typo);
+- it is a key word: a name (SQLAlchemy, Kubernetes, TLS: written with capitals
+  inside a question that is not in title case), or a word whose dropping brings the
+  question closer to its best passages, by at least KEY_WORD_GAIN in cosine (the
+  word pulls away from what they say; a paraphrase's words pull towards it), and
+  closer to their closest sentence too where the index has sentence vectors;
+- no word of the best passages means nearly the same (cosine below SAME_MEANING
+  between the two words alone), so "scams" still finds "fraud".
+
+A version number ("Python 3.14") the documents never mention counts on its own.
+`CorpusTerms` holds the corpus's words, made once per loaded index;
+`unmentioned_term` applies the rule to one question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .passages import Passage
+
+# How much closer (in cosine) a question must come to its best passages once a missing word is
+# dropped for that word to be the one the question turns on.
+KEY_WORD_GAIN = 0.05
+# A missing word this close (cosine of the two words alone) to a word of the best passages is said
+# there in other words.
+SAME_MEANING = 0.6
+# Passages whose words are searched for one meaning the same, and passages whose vectors measure the gain.
+MEANING_PASSAGES = 5
+GAIN_PASSAGES = 3
+# difflib's similarity ratio from which a missing word is taken as a misspelling of a corpus word.
+TYPO_RATIO = 0.8
+# Word vectors kept per index at most: a large corpus's whole vocabulary would hold tens of megabytes.
+MAX_CACHED_WORDS = 20_000
+
+_WORD = re.compile(r"[^\W\d_]{3,}")  # alphabetic words of three letters or more
+_VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.]*\d)")  # 3.14, 2.6, 1.2.3 (not 5 or 2018)
+_NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)+")
+
+
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+def _stem(words: Sequence[str]) -> list[str]:
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWords(list(words))
+
+
+@dataclass
+class CorpusTerms:
+    """The words and version numbers a corpus uses, and vectors of the words looked up so far."""
+
+    words: frozenset[str]  # lower-case words and their stems
+    by_initial: dict[str, list[str]]  # the distinct words by first letter, for typo matching
+    versions: frozenset[str]  # dotted numbers and their leading parts ("3.12.1" -> "3.12")
+    word_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, passages: Sequence[Passage]) -> CorpusTerms:
+        words: set[str] = set()
+        versions: set[str] = set()
+        for passage in passages:
+            text = f"{passage.heading}\n{passage.text}"
+            words.update(w.lower() for w in _WORD.findall(text))
+            for number in _NUMBER_IN_TEXT.findall(text):
+                parts = number.split(".")
+                versions.update(".".join(parts[:n]) for n in range(2, len(parts) + 1))
+        by_initial: dict[str, list[str]] = {}
+        for word in sorted(words):
+            by_initial.setdefault(word[0], []).append(word)
+        return cls(frozenset(words | set(_stem(sorted(words)))), by_initial, frozenset(versions))
+
+    def mentions(self, word: str) -> bool:
+        lower = word.lower()
+        return lower in self.words or _stem([lower])[0] in self.words
+
+    def misspells(self, word: str) -> bool:
+        """Whether `word` is spelled almost like a corpus word (a typo of it)."""
+        lower = word.lower()
+        return bool(get_close_matches(lower, self.by_initial.get(lower[0], []), n=1, cutoff=TYPO_RATIO))
+
+
+def missing_words(question: str, terms: CorpusTerms) -> list[str]:
+    """The question's content words that no passage uses and that are no misspelling of one, in order."""
+    stopwords = _stopwords()
+    seen: dict[str, str] = {}
+    for word in _WORD.findall(question):
+        lower = word.lower()
+        if lower not in stopwords and lower not in seen and not terms.mentions(word) and not terms.misspells(word):
+            seen[lower] = word
+    return list(seen.values())
+
+
+def unmentioned_version(question: str, terms: CorpusTerms) -> str | None:
+    """A version number in the question that the documents never mention, else None."""
+    return next((v for v in _VERSION.findall(question) if v not in terms.versions), None)
+
+
+def written_as_names(question: str) -> list[str]:
+    """The question's words written as names: capitals after its first word ("Redis", "GraphQL", "TLS").
+
+    None in a question written in title case or in capitals, where capitals mark nothing.
+    """
+    words = _WORD.findall(question)[1:]
+    capitalised = [w for w in words if w[0].isupper()]
+    if 2 * len(capitalised) > len(words):
+        return []
+    return [w for w in words if any(c.isupper() for c in w)]
+
+
+def without(question: str, word: str) -> str:
+    """The question with every occurrence of `word` dropped."""
+    return " ".join(re.sub(rf"(?i)\b{re.escape(word)}\b", " ", question).split())
+
+
+def unmentioned_term(
+    question: str,
+    terms: CorpusTerms,
+    best_passages: Sequence[Passage],
+    best_vectors: np.ndarray,
+    encode_question: Callable[[list[str]], np.ndarray],
+    encode_words: Callable[[list[str]], np.ndarray],
+    sentence_closeness: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> str | None:
+    """The question's key term that the documents never mention (see the module docstring), else None.
+
+    `best_passages` are the question's best passages, best first; `best_vectors` the
+    stored vectors of the first GAIN_PASSAGES of them; `sentence_closeness`, when
+    the index has sentence vectors, gives each question vector's cosine to the
+    closest sentence of those passages. The term is returned as the question
+    writes it, with the missing words beside it that also pull away ("minimum wage").
+    """
+    import numpy as np
+
+    version = unmentioned_version(question, terms)
+    if version is not None:
+        return version
+    missing = missing_words(question, terms)
+    if not missing:
+        return None
+    vectors = encode_question([question] + [without(question, w) for w in missing])
+    closeness = (vectors @ best_vectors.T).max(axis=1)
+    gains = closeness[1:] - closeness[0]
+    if sentence_closeness is not None:
+        sentences = sentence_closeness(vectors)
+        gains = np.minimum(gains, sentences[1:] - sentences[0])
+    names = set(written_as_names(question))
+    keys = [w for w, gain in zip(missing, gains, strict=True) if gain >= KEY_WORD_GAIN or w in names]
+    if not keys:
+        return None
+    said = _best_passage_words(best_passages[:MEANING_PASSAGES], terms, encode_words)
+    pulling_away = {w.lower() for w, gain in zip(missing, gains, strict=True) if gain > 0}
+    for key in keys:
+        if said is None or float((_word_vectors([key.lower()], terms, encode_words) @ said.T).max()) < SAME_MEANING:
+            return _phrase_around(question, key, pulling_away)
+    return None
+
+
+def _best_passage_words(passages: Sequence[Passage], terms: CorpusTerms, encode_words) -> np.ndarray | None:
+    stopwords = _stopwords()
+    words = sorted(
+        {w.lower() for p in passages for w in _WORD.findall(f"{p.heading}\n{p.text}")} - stopwords,
+    )
+    return _word_vectors(words, terms, encode_words) if words else None
+
+
+def _word_vectors(words: list[str], terms: CorpusTerms, encode_words) -> np.ndarray:
+    """Vectors of `words`, each encoded once per index (up to MAX_CACHED_WORDS kept).
+
+    Read from a snapshot, so another question emptying the shared cache meanwhile costs only a re-encoding.
+    """
+    import numpy as np
+
+    cache = terms.word_vectors
+    found = {w: cache.get(w) for w in words}
+    new = [w for w, vector in found.items() if vector is None]
+    if new:
+        encoded = dict(zip(new, encode_words(new), strict=True))
+        found.update(encoded)
+        if len(cache) + len(encoded) > MAX_CACHED_WORDS:
+            cache.clear()
+        cache.update(encoded)
+    return np.stack([found[w] for w in words])
+
+
+def _phrase_around(question: str, key: str, beside: set[str]) -> str:
+    """`key` with the `beside` words right next to it in the question: "minimum wage", not just "wage"."""
+    tokens = re.findall(r"[^\W\d_]+|\S", question)
+    position = next(i for i, t in enumerate(tokens) if t.lower() == key.lower())
+    start, end = position, position + 1
+    while start > 0 and tokens[start - 1].lower() in beside:
+        start -= 1
+    while end < len(tokens) and tokens[end].lower() in beside:
+        end += 1
+    return " ".join(tokens[start:end])
