@@ -41,7 +41,7 @@ from .build import Builder, LoadedIndex, Notify, built_in_abstention, locate, lo
 from .errors import CorpusError, QuestionError
 from .lexical import bm25_ceiling, bm25_tokenize
 from .onnx_encoder import make_embedder
-from .ranking import fusion_mode, judged_score, rank_passages
+from .ranking import exact_token_alpha, fusion_mode, judged_score, rank_passages
 from .rerank import PairScorer, Reranker
 from .stores import parse_store
 from .term_coverage import GAIN_PASSAGES, MEANING_PASSAGES, CorpusTerms, unmentioned_term
@@ -213,6 +213,16 @@ class QA:
     def _hybrid_alpha(self, loaded: LoadedIndex) -> float:
         return hybrid_alpha(len(loaded.stored.passages), getattr(self.embedder, "hybrid_alphas", None))
 
+    def _question_alpha(self, loaded: LoadedIndex, tokens: list[str]) -> float:
+        """The cosine's weight for one question: lower when it names a flag, version or dotted name (ranking.py).
+
+        Not for a model with its own weights (e5), whose abstention rule was derived at those weights.
+        """
+        alpha = self._hybrid_alpha(loaded)
+        if getattr(self.embedder, "hybrid_alphas", None) is not None:
+            return alpha
+        return exact_token_alpha(alpha, tokens, loaded.stored.bm25)
+
     @property
     def threshold(self) -> float:
         """The best-hit score below which this mode says "not in the documents".
@@ -276,7 +286,7 @@ class QA:
             loaded.vectors,
             bm25,
             depth=max(CANDIDATE_DEPTH, k),
-            alpha=self._hybrid_alpha(loaded),
+            alpha=self._question_alpha(loaded, tokens),
             dense=dense,
             sentences=loaded.stored.sentences,
             sentence_share=sentence_share(len(passages), getattr(self.embedder, "hybrid_alphas", None)),

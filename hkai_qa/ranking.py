@@ -148,6 +148,19 @@ def rescaled_order(
     return low + (high - low) * order if high > low else passage_level
 
 
+# The cosine's share of a hybrid score, at most, for a question naming a flag, a version or a dotted name
+# the corpus holds: such a token says exactly which passage is meant, where meaning only says what about.
+EXACT_TOKEN_ALPHA = 0.5
+
+
+def exact_token_alpha(alpha: float, query_tokens: list[str], retriever: bm25s.BM25) -> float:
+    """`alpha`, lowered to EXACT_TOKEN_ALPHA for a question with a whole token (lexical.py) the corpus holds."""
+    vocabulary = retriever.vocab_dict
+    if any((t[0] == "-" or "." in t) and t in vocabulary for t in query_tokens):
+        return min(alpha, EXACT_TOKEN_ALPHA)
+    return alpha
+
+
 def rank_passages(
     mode: str,
     query_vector: np.ndarray,

@@ -7,6 +7,7 @@ import pytest
 
 from hkai_qa.folding import fold
 from hkai_qa.lexical import bm25_scores, bm25_tokenize, build_bm25
+from hkai_qa.ranking import EXACT_TOKEN_ALPHA, exact_token_alpha
 
 
 def whole(text: str) -> list[str]:
@@ -52,3 +53,13 @@ def test_a_question_with_a_flag_or_a_version_finds_the_passage_that_has_it():
         scores = bm25_scores(retriever, bm25_tokenize([question])[0])
         assert int(np.argmax(scores)) == expected, question
         assert np.count_nonzero(scores) == 1, question
+
+
+def test_a_question_naming_a_token_the_corpus_holds_leans_on_bm25():
+    retriever = build_bm25(["-L  show the licence terms.", "Keep it in app.state.", "Version 0.9.0 was faster."])
+    for question in ["What does -L do?", "What is app.state for?", "What changed in 0.9.0?"]:
+        assert exact_token_alpha(0.8, bm25_tokenize([question])[0], retriever) == EXACT_TOKEN_ALPHA, question
+    # Words only, or a whole token the corpus never holds: the corpus's own weight stays.
+    for question in ["What does the licence say?", "What does -q do?", "What changed in 1.0.8?"]:
+        assert exact_token_alpha(0.8, bm25_tokenize([question])[0], retriever) == 0.8, question
+    assert exact_token_alpha(0.5, bm25_tokenize(["What does -L do?"])[0], retriever) == 0.5  # never raised
