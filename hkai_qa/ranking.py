@@ -156,9 +156,16 @@ EXACT_TOKEN_ALPHA = 0.5
 def exact_token_alpha(alpha: float, query_tokens: list[str], retriever: bm25s.BM25) -> float:
     """`alpha`, lowered to EXACT_TOKEN_ALPHA for a question with a whole token (lexical.py) the corpus holds."""
     vocabulary = retriever.vocab_dict
-    if any((t[0] == "-" or "." in t) and t in vocabulary for t in query_tokens):
+    if any(_names_something(t) and t in vocabulary for t in query_tokens):
         return min(alpha, EXACT_TOKEN_ALPHA)
     return alpha
+
+
+def _names_something(token: str) -> bool:
+    """A flag, a version or a dotted name; not a word, and not an abbreviation of single letters (e.g., U.S.)."""
+    if token[0] == "-":
+        return True
+    return "." in token and not all(len(part) == 1 and part.isalpha() for part in token.split("."))
 
 
 def rank_passages(

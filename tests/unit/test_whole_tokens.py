@@ -56,10 +56,12 @@ def test_a_question_with_a_flag_or_a_version_finds_the_passage_that_has_it():
 
 
 def test_a_question_naming_a_token_the_corpus_holds_leans_on_bm25():
-    retriever = build_bm25(["-L  show the licence terms.", "Keep it in app.state.", "Version 0.9.0 was faster."])
+    retriever = build_bm25(
+        ["-L  show the licence terms.", "Keep it in app.state.", "Version 0.9.0 was faster.", "Flags, e.g. -q."]
+    )
     for question in ["What does -L do?", "What is app.state for?", "What changed in 0.9.0?"]:
         assert exact_token_alpha(0.8, bm25_tokenize([question])[0], retriever) == EXACT_TOKEN_ALPHA, question
     # Words only, or a whole token the corpus never holds: the corpus's own weight stays.
-    for question in ["What does the licence say?", "What does -q do?", "What changed in 1.0.8?"]:
+    for question in ["What does the licence say?", "What does -x do?", "What changed in 1.0.8?", "Which, e.g. here?"]:
         assert exact_token_alpha(0.8, bm25_tokenize([question])[0], retriever) == 0.8, question
     assert exact_token_alpha(0.5, bm25_tokenize(["What does -L do?"])[0], retriever) == 0.5  # never raised
