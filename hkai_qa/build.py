@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 CORPUS_CHANGED = "corpus changed"
+SENTENCES_MISSING = "the index has no sentence vectors"
+# Stale for a reason its passage vectors survive: an update keeps them and redoes only this.
+KEEPS_VECTORS = {BM25_CHANGED: "rebuilding its BM25", SENTENCES_MISSING: "adding its sentence vectors"}
 # The bundled article is package data, so a wheel carries it (corpus/ in a checkout links to it).
 BUNDLED_CORPUS = Path(str(resources.files("hkai_qa") / "data" / "hong_kong_ai_ecosystem.txt"))
 
@@ -244,10 +247,8 @@ class Builder:
             reason = self.stale_reason(manifest)
             if reason and reason.startswith(CORPUS_CHANGED):
                 return self.build(previous=manifest)  # an update: only new or changed passages are embedded
-            if reason and reason.startswith(BM25_CHANGED):
-                self.notify(
-                    f"index {self.index_dir} is out of date ({reason}); rebuilding its BM25, keeping its vectors."
-                )
+            if reason and (what := next((w for r, w in KEEPS_VECTORS.items() if reason.startswith(r)), None)):
+                self.notify(f"index {self.index_dir} is out of date ({reason}); {what}, keeping its vectors.")
                 return self.build(previous=manifest, reason=reason)
             if reason:
                 self.notify(f"index {self.index_dir} is out of date ({reason}); rebuilding.")
@@ -324,7 +325,7 @@ class Builder:
         if embeds_sentences(manifest.get("passage_count", 0)) and index_store.SENTENCE_VECTORS not in manifest.get(
             "file_sizes", {}
         ):
-            return "the index has no sentence vectors (written by an older hkai-qa)"
+            return f"{SENTENCES_MISSING} (written by an older hkai-qa)"
         files = manifest.get("corpus_files", {})
         current = hash_corpus_files(self.corpus_path)
         if files != current:

@@ -157,7 +157,9 @@ def test_an_index_without_sentence_vectors_gets_them_once(tmp_path, tiny_corpus)
     (index / "manifest.json").write_text(json.dumps(manifest))  # as an index an older hkai-qa wrote
     notices: list[str] = []
     qa = QA(tiny_corpus, index=index, notify=notices.append)
-    assert "no sentence vectors" in qa.last_update.reason
+    update = qa.last_update
+    assert "no sentence vectors" in update.reason
+    assert update.kind == "incremental" and update.added == update.updated == 0 and update.unchanged > 0
     assert any("no sentence vectors" in n for n in notices)
     assert (index / index_store.SENTENCE_VECTORS).exists()
     assert QA(tiny_corpus, index=index).last_update is None  # given once, then current
