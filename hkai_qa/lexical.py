@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,11 @@ def _whole(token: str) -> str:
     return token if token[0] == "-" and token[1] != "-" else token.rstrip(".").casefold()
 
 
+def is_whole_token(token: str) -> bool:
+    """Whether a token of `bm25_tokenize` is one kept whole (words never start with a dash nor hold a dot)."""
+    return token[0] == "-" or "." in token
+
+
 def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Folded, stop-worded, Snowball-stemmed English words, then flags, versions and dotted names whole.
 
@@ -60,15 +65,31 @@ def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
     progress bars and per-text stopword sets, which cost more than the search for a
     single question. The whole tokens are neither stemmed nor stop-worded.
     """
+    stop = stopwords()
+    spelt = [CJK_RUN.sub(_cjk_bigrams, fold_keeping_case(text)) for text in texts]
+    words = [[w for w in _TOKEN.findall(text.casefold().lower()) if w not in stop] for text in spelt]
+    stems = stem_words({w for text_words in words for w in text_words})
+    return [
+        [stems[w] for w in text_words] + [_whole(t) for t in _WHOLE.findall(text)]
+        for text_words, text in zip(words, spelt, strict=True)
+    ]
+
+
+def stopwords() -> frozenset[str]:
+    """bm25s's English stopword list ("en_plus"), loaded once."""
     global _STOPWORDS
     if _STOPWORDS is None:
         from bm25s.stopwords import STOPWORDS_EN_PLUS
 
         _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
-    spelt = [CJK_RUN.sub(_cjk_bigrams, fold_keeping_case(text)) for text in texts]
-    words = [[w for w in _TOKEN.findall(text.casefold().lower()) if w not in _STOPWORDS] for text in spelt]
+    return _STOPWORDS
+
+
+def stem_words(words: Iterable[str]) -> dict[str, str]:
+    """Each of `words` (lower-case) with its Snowball English stem, remembered across calls."""
     known = _STEMS  # only ever grows, so a word found here stays found
-    missing = list({w for text_words in words for w in text_words if w not in known})
+    words = set(words)
+    missing = [w for w in words if w not in known]
     stemmed: dict[str, str] = {}
     if missing:
         import Stemmer
@@ -77,10 +98,7 @@ def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
             stemmed = dict(zip(missing, _stemmer(Stemmer).stemWords(missing), strict=True))
         if len(known) < _STEMS_LIMIT:  # a big corpus's whole vocabulary is not kept for the process's life
             known.update(stemmed)
-    return [
-        [known.get(w) or stemmed[w] for w in text_words] + [_whole(t) for t in _WHOLE.findall(text)]
-        for text_words, text in zip(words, spelt, strict=True)
-    ]
+    return {w: known.get(w) or stemmed[w] for w in words}
 
 
 _STEMMER = None

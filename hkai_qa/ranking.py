@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._defaults import HYBRID_ALPHA_SMALL
-from .lexical import CJK_RUN, bm25_ceiling, bm25_scores
+from .lexical import CJK_RUN, bm25_ceiling, bm25_scores, is_whole_token
 
 if TYPE_CHECKING:
     import bm25s
@@ -162,10 +162,8 @@ def exact_token_alpha(alpha: float, query_tokens: list[str], retriever: bm25s.BM
 
 
 def _names_something(token: str) -> bool:
-    """A flag, a version or a dotted name; not a word, and not an abbreviation of single letters (e.g., U.S.)."""
-    if token[0] == "-":
-        return True
-    return "." in token and not all(len(part) == 1 and part.isalpha() for part in token.split("."))
+    """A token kept whole (flag, version, dotted name), but not an abbreviation of single letters (e.g., U.S.)."""
+    return is_whole_token(token) and not all(len(part) == 1 and part.isalpha() for part in token.split("."))
 
 
 def rank_passages(

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
+from .lexical import stem_words, stopwords
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -52,18 +54,6 @@ _VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.]*\d)")  # 3.14, 2.6, 1.2.
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)+")
 
 
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS)
-
-
-def _stem(words: Sequence[str]) -> list[str]:
-    import Stemmer
-
-    return Stemmer.Stemmer("english").stemWords(list(words))
-
-
 @dataclass
 class CorpusTerms:
     """The words and version numbers a corpus uses, and vectors of the words looked up so far."""
@@ -86,11 +76,11 @@ class CorpusTerms:
         by_initial: dict[str, list[str]] = {}
         for word in sorted(words):
             by_initial.setdefault(word[0], []).append(word)
-        return cls(frozenset(words | set(_stem(sorted(words)))), by_initial, frozenset(versions))
+        return cls(frozenset(words | set(stem_words(words).values())), by_initial, frozenset(versions))
 
     def mentions(self, word: str) -> bool:
         lower = word.lower()
-        return lower in self.words or _stem([lower])[0] in self.words
+        return lower in self.words or stem_words([lower])[lower] in self.words
 
     def misspells(self, word: str) -> bool:
         """Whether `word` is spelled almost like a corpus word (a typo of it)."""
@@ -100,11 +90,11 @@ class CorpusTerms:
 
 def missing_words(question: str, terms: CorpusTerms) -> list[str]:
     """The question's content words that no passage uses and that are no misspelling of one, in order."""
-    stopwords = _stopwords()
+    stop = stopwords()
     seen: dict[str, str] = {}
     for word in _WORD.findall(question):
         lower = word.lower()
-        if lower not in stopwords and lower not in seen and not terms.mentions(word) and not terms.misspells(word):
+        if lower not in stop and lower not in seen and not terms.mentions(word) and not terms.misspells(word):
             seen[lower] = word
     return list(seen.values())
 
@@ -175,9 +165,9 @@ def unmentioned_term(
 
 
 def _best_passage_words(passages: Sequence[Passage], terms: CorpusTerms, encode_words) -> np.ndarray | None:
-    stopwords = _stopwords()
+    stop = stopwords()
     words = sorted(
-        {w.lower() for p in passages for w in _WORD.findall(f"{p.heading}\n{p.text}")} - stopwords,
+        {w.lower() for p in passages for w in _WORD.findall(f"{p.heading}\n{p.text}")} - stop,
     )
     return _word_vectors(words, terms, encode_words) if words else None
 
