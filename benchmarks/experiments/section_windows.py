@@ -11,6 +11,8 @@ builds each small corpus twice, windowed at the model's limit (as shipped) and a
 and ranks the long passages with each of their parts taken from the windows inside them:
 
 - long, shipped score: the long passage's own vector, closest sentence and BM25 coverage;
+- long, closest sentence s = 0.3 / 0.4: the same with a larger share for the closest sentence, which
+  sees the tail the passage vector does not;
 - long, cosine = best window: the passage cosine is the best cosine of the windows inside it (a passage
   with one vector per window);
 - long, cosine and coverage = best window: BM25 coverage too is the best of its windows';
@@ -84,7 +86,14 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=2.0, help="long passages' budget, times the model's window")
     parser.add_argument("--work", type=Path, default=None, help="where indexes are built (default: a temp folder)")
     args = parser.parse_args()
-    variants = ("windows (shipped)", "long, shipped score", "long, cosine = best window", "long, cos + cov = best")
+    variants = (
+        "windows (shipped)",
+        "long, shipped score",
+        "long, closest sentence s = 0.3",
+        "long, closest sentence s = 0.4",
+        "long, cosine = best window",
+        "long, cos + cov = best",
+    )
     with tempfile.TemporaryDirectory(prefix="hkai-sections-") as scratch:
         work = args.work or Path(scratch)
         for suite in suites(skip_scifact=True):
@@ -110,12 +119,15 @@ def main() -> None:
                 parts = {
                     "windows (shipped)": (w_cos, w_sent, w_cov, windows),
                     "long, shipped score": (l_cos, l_sent, l_cov, passages),
+                    "long, closest sentence s = 0.3": (l_cos, l_sent, l_cov, passages),
+                    "long, closest sentence s = 0.4": (l_cos, l_sent, l_cov, passages),
                     "long, cosine = best window": (best_of(w_cos, groups), l_sent, l_cov, passages),
                     "long, cos + cov = best": (best_of(w_cos, groups), l_sent, best_of(w_cov, groups), passages),
                 }
                 for variant, (cos, sent, cov, rows) in parts.items():
                     judged = cos if dense_only else alpha * cos + (1 - alpha) * cov
-                    score = judged if dense_only else judged + SENTENCE_SHARE * (sent - cos)
+                    share = float(variant[-3:]) if "s = " in variant else SENTENCE_SHARE
+                    score = judged if dense_only else judged + share * (sent - cos)
                     threshold = thresholds.get(variant, long._threshold("hybrid"))
                     if question.kind in OFF_TOPIC_KINDS:
                         flagged[variant].append(judged.max() < threshold)
