@@ -30,6 +30,12 @@ LARGE_CORPUS_PASSAGES = 1_000
 # have sentence vectors (hkai_qa.sentence_vectors; benchmarks/quality.py measures it). A model with
 # its own hybrid weights (e5) uses its sentences its own way (ranking.rescaled_order), not this share.
 SENTENCE_SHARE = 0.2
+# How many of the model's windows a passage may span where sentences are embedded (a small corpus,
+# MiniLM's weights): a section keeps its introducing prose, its code and the sentence after the code
+# in one hit, and each model window inside a longer passage gets its own vector (hkai_qa.window_vectors),
+# the passage's cosine being its best window's, so no part of it is left unseen (docs/design.md,
+# "Passages as long as their section").
+LONG_PASSAGE_WINDOWS = 2
 
 # Below these scores the best hit is taken not to answer the question. First
 # fitted on tests/data/hk_questions.jsonl; `hkai-qa calibrate` refits them.
@@ -62,3 +68,13 @@ def embeds_sentences(passage_count: int) -> bool:
 def sentence_share(passage_count: int, alphas: tuple[float, float] | None = None) -> float:
     """The closest sentence's weight in hybrid scores: 0 for large corpora and for models with their own weights."""
     return SENTENCE_SHARE if alphas is None and embeds_sentences(passage_count) else 0.0
+
+
+def passage_budget(max_tokens: int, passage_count: int, alphas: tuple[float, float] | None = None) -> int:
+    """Tokens a passage may hold, given the model's window and the count of passages cut at that window.
+
+    LONG_PASSAGE_WINDOWS windows where the closest sentence has a share of the score (a small corpus,
+    MiniLM's weights: every sentence and every window of a long passage is embedded), else the model's
+    window: a large corpus's passage vector is all that is embedded of it.
+    """
+    return int(max_tokens * LONG_PASSAGE_WINDOWS) if sentence_share(passage_count, alphas) > 0 else max_tokens

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from .passages import Passage
     from .stores import VectorStore
+    from .window_vectors import WindowVectors
 
 # Share of the off-topic bank whose best score the threshold must exceed: a few bank
 # questions touch any corpus's words (a recipe question over a cookbook); the rest must not pass.
@@ -79,8 +80,11 @@ def best_scores(
     store: VectorStore,
     retriever: bm25s.BM25,
     passage_count: int,
+    windows: WindowVectors | None = None,
 ) -> dict[str, list[float]]:
     """Each question's best-hit score in each derived mode, as `QA.ask` ranks in that mode.
+
+    With `windows`, a long passage's cosine is its best window's, as `QA.ask` scores it.
 
     Every question is scored in every mode, even one `QA.ask` would rank by meaning
     alone (`fusion_mode`): on a small corpus few bank questions share a word with it,
@@ -103,6 +107,7 @@ def best_scores(
                 alpha=alpha,
                 dense=(dense[0][i : i + 1], dense[1][i : i + 1]),
                 keep=1,
+                windows=windows,
             )
             scores[mode].append(ranked[0].score if ranked else 0.0)
     return scores
@@ -114,6 +119,7 @@ def derived_abstention(
     retriever: bm25s.BM25,
     passages: Sequence[Passage],
     built_in: dict[str, Any],
+    windows: WindowVectors | None = None,
 ) -> dict[str, Any]:
     """The manifest's "abstention" entry for a freshly built index: thresholds derived from the corpus.
 
@@ -126,7 +132,7 @@ def derived_abstention(
     off_topic = off_topic_questions()
     if not pseudo or len(passages) >= LARGE_CORPUS_PASSAGES:
         return built_in
-    asked = best_scores(off_topic + pseudo, embedder, store, retriever, len(passages))
+    asked = best_scores(off_topic + pseudo, embedder, store, retriever, len(passages), windows)
     thresholds = dict(built_in["thresholds"])
     for mode in DERIVED_MODES:
         scores = asked[mode]

@@ -23,15 +23,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import index_store
-from ._defaults import BM25_PARAMETERS, DEFAULT_STORE, DEFAULT_THRESHOLDS, DEFAULT_THRESHOLDS_SOURCE, embeds_sentences
+from ._defaults import (
+    BM25_PARAMETERS,
+    DEFAULT_STORE,
+    DEFAULT_THRESHOLDS,
+    DEFAULT_THRESHOLDS_SOURCE,
+    embeds_sentences,
+    passage_budget,
+)
 from ._files import is_being_written, scratch_array
 from .abstention import derived_abstention, is_calibrated
 from .corpus import hash_corpus_files, load_corpus
 from .embedding import PASSAGE_TEXT_KEY, passage_text_fields, passage_texts
 from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
-from .passages import Passage, split_documents
+from .passages import Passage, split_corpus
 from .sentence_vectors import SentenceVectors, embed_sentences, vectors_by_text
+from .window_vectors import WindowVectors, embed_windows
+from .window_vectors import vectors_by_text as window_vectors_by_text
 from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
 from .stores.faiss import EXACT_LIMIT
 from .update import (
@@ -343,7 +352,13 @@ class Builder:
         index_store.check_replaceable(self.index_dir)  # before any work: never replace a folder we did not write
         store = new_store(self.store_spec, self.index_dir)  # first, so an unreachable Milvus fails before any work
         corpus = load_corpus(self.corpus_path)
-        passages = split_documents(corpus.documents, self.embedder.count_tokens, self.embedder.max_tokens)
+        alphas = getattr(self.embedder, "hybrid_alphas", None)
+        passages, windows = split_corpus(
+            corpus.documents,
+            self.embedder.count_tokens,
+            self.embedder.max_tokens,
+            lambda count: passage_budget(self.embedder.max_tokens, count, alphas),
+        )
         texts = [p.searchable_text for p in passages]
         model = {
             "name": self.embedder.name,
@@ -364,6 +379,7 @@ class Builder:
         old_passages = old.passages if old is not None else []
         store_manifest = self._fill_store(store, passages, embedded, model, show, plan, old_vectors, old_passages)
         sentences = self._sentence_vectors(passages, old)
+        window_vectors = self._window_vectors(passages, windows, old)
         del old_vectors, old  # the old vectors.npy is replaced below: let go of its memory map first
         bm25 = build_bm25(texts)
         title = corpus.documents[0].sections[0].heading if len(corpus.documents) == 1 else corpus.name
@@ -379,7 +395,9 @@ class Builder:
             "build_seconds": round(time.perf_counter() - started, 3),
             "chunking_version": CHUNKING_VERSION,
             "bm25": dict(BM25_PARAMETERS),
-            "abstention": self._abstention(previous if plan is not None else None, store, bm25, passages),
+            "abstention": self._abstention(
+                previous if plan is not None else None, store, bm25, passages, window_vectors
+            ),
             **store_manifest,
         }
         files = diff_files(old_files, corpus.file_hashes)
@@ -397,27 +415,36 @@ class Builder:
         report.seconds = round(time.perf_counter() - started, 3)  # before writing: the manifest records it
         manifest["last_update"] = report.to_dict()
         vectors, faiss_index = (store.matrix, store.index) if isinstance(store, FaissStore) else (None, None)
-        index_store.write_index(self.index_dir, manifest, passages, vectors, faiss_index, bm25, sentences)
+        index_store.write_index(
+            self.index_dir, manifest, passages, vectors, faiss_index, bm25, sentences, window_vectors
+        )
         manifest = index_store.read_manifest(self.index_dir)
         self._prune(store)
         if isinstance(store, FaissStore):
             # Answer from the written file, memory-mapped, rather than the build's scratch copy.
             vectors = np.load(self.index_dir / index_store.VECTORS, mmap_mode="r", allow_pickle=False)
             store.matrix = vectors
-        stored = index_store.StoredIndex(self.index_dir, manifest, passages, vectors, faiss_index, bm25, sentences)
+        stored = index_store.StoredIndex(
+            self.index_dir, manifest, passages, vectors, faiss_index, bm25, sentences, window_vectors
+        )
         self.last_update = report
         if previous is not None:
             self.notify(f"index {self.index_dir} {report.summary()}.")
         return LoadedIndex(stored, store)
 
     def _abstention(
-        self, previous: dict[str, Any] | None, store: VectorStore, bm25: Any, passages: list[Passage]
+        self,
+        previous: dict[str, Any] | None,
+        store: VectorStore,
+        bm25: Any,
+        passages: list[Passage],
+        windows: WindowVectors | None,
     ) -> dict[str, Any]:
         """The manifest's abstention rule: an update keeps one fitted by `calibrate` (labelled questions
         outrank a rule derived again from the changed corpus); otherwise it is derived from this corpus."""
         if previous is not None and is_calibrated(previous.get("abstention")):
             return previous["abstention"]
-        return derived_abstention(self.embedder, store, bm25, passages, built_in_abstention(self.embedder))
+        return derived_abstention(self.embedder, store, bm25, passages, built_in_abstention(self.embedder), windows)
 
     def _sentence_vectors(self, passages: list[Passage], old: index_store.StoredIndex | None) -> SentenceVectors | None:
         """A small corpus's sentence vectors (None for a large one); an update reuses the old index's by text."""
@@ -425,6 +452,16 @@ class Builder:
             return None
         known = vectors_by_text(old.passages, old.sentences) if old is not None else {}
         return embed_sentences(passages, self.embedder.encode, self.embedder.dimension, known)
+
+    def _window_vectors(
+        self, passages: list[Passage], windows: list[Passage], old: index_store.StoredIndex | None
+    ) -> WindowVectors | None:
+        """The windows of passages longer than the model's window (None when the passages are the windows,
+        as on a large corpus); an update reuses the old index's by text."""
+        if passages is windows:
+            return None
+        known = window_vectors_by_text(old.passages, old.windows) if old is not None else {}
+        return embed_windows(passages, windows, self.embedder.encode, self.embedder.dimension, known)
 
     def _prune(self, store: VectorStore) -> None:
         """Milvus: delete the rows of passages the index swapped in no longer has (its old ones).

@@ -6,6 +6,9 @@
     faiss.index     the FAISS index over those vectors
     sentence_vectors.npy, sentence_passages.npy
                     small corpora: a vector per sentence and its passage row (hkai_qa.sentence_vectors)
+    window_vectors.npy, window_passages.npy, window_spans.npy
+                    small corpora: a vector per model window of each passage longer than one,
+                    its passage row and its span in the passage's text (hkai_qa.window_vectors)
     bm25/           bm25s's own arrays and JSON
 
 An index whose vectors live in Milvus (manifest `store.kind` "milvus") has no
@@ -48,6 +51,7 @@ from .errors import IndexStoreError
 from .lexical import load_bm25
 from .passages import Passage
 from .sentence_vectors import SentenceVectors
+from .window_vectors import WindowVectors
 from .stores.faiss import read_faiss_index, write_faiss_index
 
 if TYPE_CHECKING:
@@ -62,8 +66,21 @@ VECTORS = "vectors.npy"
 FAISS_INDEX = "faiss.index"
 SENTENCE_VECTORS = "sentence_vectors.npy"  # small corpora only (see hkai_qa.sentence_vectors)
 SENTENCE_PASSAGES = "sentence_passages.npy"
+WINDOW_VECTORS = "window_vectors.npy"  # small corpora's passages longer than a model window (hkai_qa.window_vectors)
+WINDOW_PASSAGES = "window_passages.npy"
+WINDOW_SPANS = "window_spans.npy"
 BM25_FOLDER = "bm25"
-OUR_FILES = (MANIFEST, PASSAGES, VECTORS, FAISS_INDEX, SENTENCE_VECTORS, SENTENCE_PASSAGES)
+OUR_FILES = (
+    MANIFEST,
+    PASSAGES,
+    VECTORS,
+    FAISS_INDEX,
+    SENTENCE_VECTORS,
+    SENTENCE_PASSAGES,
+    WINDOW_VECTORS,
+    WINDOW_PASSAGES,
+    WINDOW_SPANS,
+)
 BM25_FILE = re.compile(r"^[\w.-]+\.index\.(npy|json)$")  # bm25s's names: data.csc.index.npy, vocab.index.json, ...
 # What a file manager may drop into any folder it shows; harmless to replace.
 DESKTOP_CLUTTER = (".DS_Store", "Thumbs.db", "desktop.ini")
@@ -80,6 +97,7 @@ class StoredIndex:
     faiss_index: faiss.Index | None
     bm25: bm25s.BM25
     sentences: SentenceVectors | None = None  # None: a large corpus, or an index built before they existed
+    windows: WindowVectors | None = None  # None: no passage longer than the model's window (a large corpus)
 
 
 def rebuild_hint(folder: Path, corpus: str | None = None) -> str:
@@ -359,6 +377,7 @@ def read_index(folder: str | Path) -> StoredIndex:
         bm25 = load_bm25(folder / BM25_FOLDER)
         _check_bm25(bm25, count, folder / BM25_FOLDER, hint)
         sentences = _read_sentences(folder, manifest, count, hint)
+        windows = _read_windows(folder, manifest, passages, hint)
     except (ValueError, KeyError, TypeError, OSError, RuntimeError) as error:
         raise IndexStoreError(f"{folder} is damaged ({type(error).__name__}: {str(error)[:160]}). {hint}") from None
     n_vectors = len(vectors) if vectors is not None else count
@@ -373,7 +392,7 @@ def read_index(folder: str | Path) -> StoredIndex:
             f"{folder} is inconsistent: {FAISS_INDEX} holds {faiss_index.d}-dimensional vectors, "
             f"{VECTORS} {vectors.shape[1]}-dimensional ones. {hint}"
         )
-    return StoredIndex(folder, manifest, passages, vectors, faiss_index, bm25, sentences)
+    return StoredIndex(folder, manifest, passages, vectors, faiss_index, bm25, sentences, windows)
 
 
 def _read_sentences(folder: Path, manifest: dict[str, Any], count: int, hint: str) -> SentenceVectors | None:
@@ -386,6 +405,24 @@ def _read_sentences(folder: Path, manifest: dict[str, Any], count: int, hint: st
     if rows.ndim != 1 or (len(rows) and (rows.min() < 0 or rows.max() >= count or np.any(np.diff(rows) < 0))):
         raise IndexStoreError(f"{folder / SENTENCE_PASSAGES} does not list passages in order. {hint}")
     return SentenceVectors(rows, vectors)
+
+
+def _read_windows(folder: Path, manifest: dict[str, Any], passages: list[Passage], hint: str) -> WindowVectors | None:
+    """The window vectors the manifest lists, checked: float32 [windows, dimension], each window a span
+    of a real passage."""
+    if WINDOW_VECTORS not in manifest["file_sizes"]:
+        return None
+    vectors = np.load(folder / WINDOW_VECTORS, mmap_mode="r", allow_pickle=False)
+    rows = np.load(folder / WINDOW_PASSAGES, allow_pickle=False)
+    spans = np.load(folder / WINDOW_SPANS, allow_pickle=False)
+    _check_vectors(vectors, len(rows), _dimension(manifest), folder / WINDOW_VECTORS, hint)
+    count = len(passages)
+    if rows.ndim != 1 or (len(rows) and (rows.min() < 0 or rows.max() >= count or np.any(np.diff(rows) < 0))):
+        raise IndexStoreError(f"{folder / WINDOW_PASSAGES} does not list passages in order. {hint}")
+    lengths = np.array([len(passages[int(r)].text) for r in rows], dtype=np.int64)
+    if spans.shape != (len(rows), 2) or np.any(spans[:, 0] < 0) or np.any(spans[:, 1] > lengths):
+        raise IndexStoreError(f"{folder / WINDOW_SPANS} holds spans outside their passages. {hint}")
+    return WindowVectors(rows, spans, vectors)
 
 
 def _dimension(manifest: dict[str, Any]) -> int | None:
@@ -457,6 +494,7 @@ def write_index(
     faiss_index: faiss.Index | None,
     bm25: bm25s.BM25,
     sentences: SentenceVectors | None = None,
+    windows: WindowVectors | None = None,
 ) -> None:
     """Write an index into `folder`, replacing what is there only once all of it is on disk.
 
@@ -465,8 +503,10 @@ def write_index(
     the previous index stays as it was.
     """
     folder = Path(folder)
-    needed = _estimated_bytes(passages, vectors, bm25) + (
-        sentences.vectors.nbytes + sentences.passages.nbytes if sentences is not None else 0
+    needed = (
+        _estimated_bytes(passages, vectors, bm25)
+        + (sentences.vectors.nbytes + sentences.passages.nbytes if sentences is not None else 0)
+        + (windows.vectors.nbytes + windows.spans.nbytes * 2 if windows is not None else 0)
     )
     with build_lock(folder):
         check_replaceable(folder)
@@ -488,6 +528,14 @@ def write_index(
                 np.save(staging / SENTENCE_VECTORS, vectors_out, allow_pickle=False)
                 rows_out = np.asarray(sentences.passages, dtype=np.int32)
                 np.save(staging / SENTENCE_PASSAGES, rows_out, allow_pickle=False)
+            if windows is not None:
+                np.save(
+                    staging / WINDOW_VECTORS,
+                    np.ascontiguousarray(windows.vectors, dtype=np.float32),
+                    allow_pickle=False,
+                )
+                np.save(staging / WINDOW_PASSAGES, np.asarray(windows.passages, dtype=np.int32), allow_pickle=False)
+                np.save(staging / WINDOW_SPANS, np.asarray(windows.spans, dtype=np.int32), allow_pickle=False)
             sizes = {
                 p.relative_to(staging).as_posix(): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()
             }

@@ -5,8 +5,9 @@ into overlapping windows of whole blocks (paragraphs, lists, tables, fenced
 and indented code), never inside one, and a sentence that introduces a block
 stays with it; only a block longer than the model's window is cut (code at
 lines, prose at sentences, then at spaces or characters), so every fence in a
-passage is balanced and no text is left unembedded. A window never exceeds the
-model's sequence limit (counted with the model's own tokenizer).
+passage is balanced and no text is left unembedded. A window never exceeds its
+budget (counted with the model's own tokenizer): the model's sequence limit, or on a
+small corpus up to two of them, each model window inside embedded too (`split_corpus`).
 """
 
 from __future__ import annotations
@@ -149,6 +150,20 @@ def split_documents(documents: Sequence[Document], count_tokens: TokenCounter, m
                 )
             )
     return passages
+
+
+def split_corpus(
+    documents: Sequence[Document], count_tokens: TokenCounter, max_tokens: int, budget_for: Callable[[int], int]
+) -> tuple[list[Passage], list[Passage]]:
+    """The passages, and the corpus cut at the model's window `max_tokens` (the windows).
+
+    The passages are the windows, unless `budget_for(window count)` (`_defaults.passage_budget`)
+    allows more tokens: then the corpus is cut again at that budget, and each window of a longer
+    passage gets its own vector (hkai_qa.window_vectors).
+    """
+    windows = split_documents(documents, count_tokens, max_tokens)
+    budget = budget_for(len(windows))
+    return (split_documents(documents, count_tokens, budget) if budget > max_tokens else windows), windows
 
 
 def _pages_of(section: Section, start: int, end: int) -> dict:

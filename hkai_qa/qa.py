@@ -303,6 +303,7 @@ class QA:
             sentences=loaded.stored.sentences,
             sentence_share=sentence_share(len(passages), getattr(self.embedder, "hybrid_alphas", None)),
             rescaled=getattr(self.embedder, "rescaled_ranking", False),
+            windows=loaded.stored.windows,
         )
         # Whether the corpus answers is the retrieval's call, made before any reranking, over every candidate.
         best_score = round(judged_score(ranked), 6)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from .sentence_vectors import SentenceVectors
     from .stores import VectorStore
+    from .window_vectors import WindowVectors
 
 RRF_K = 60
 
@@ -179,6 +180,7 @@ def rank_passages(
     sentences: SentenceVectors | None = None,
     sentence_share: float = 0.0,
     rescaled: bool = False,
+    windows: WindowVectors | None = None,
 ) -> list[Ranked]:
     """Passages for one question, best first.
 
@@ -196,6 +198,12 @@ def rank_passages(
     With `sentences` and `rescaled` (a model whose cosines sit in a narrow band, e5)
     dense and hybrid modes order by `rescaled_order` instead. Either way abstention
     judges the passage-level score (`judged_score`), as without sentences.
+
+    With `windows` (a small corpus's passages longer than the model's window), a
+    passage's cosine is the best of its own and its windows' in every mode but bm25,
+    and its best window brings it into the candidates as a dense hit would; the
+    passage-level score abstention judges uses that cosine too, as a passage cut at
+    the model's window had.
     """
     _, dense_ids = dense if dense is not None else store.search(query_vector[None, :], depth)
     dense_ranking = [int(i) for i in dense_ids[0] if i >= 0]
@@ -203,19 +211,26 @@ def rank_passages(
     ceiling = bm25_ceiling(retriever, query_tokens)
     bm25_ranking = [int(i) for i in top_ids(lexical, depth) if lexical[i] > 0]
     closest_all = None
-    sentence_ranking: list[int] = []
+    vector_ranking: list[int] = []
     if sentences is not None and ((mode == "hybrid" and sentence_share > 0) or (rescaled and mode != "bm25")):
         closest_all = sentences.closest(query_vector, len(lexical))
         # A passage whose one sentence answers may sit outside both top lists: its sentence brings it in.
-        sentence_ranking = [int(i) for i in top_ids(closest_all, depth)]
+        vector_ranking = [int(i) for i in top_ids(closest_all, depth)]
+    window_best = None
+    if windows is not None and mode != "bm25":
+        window_best = windows.best(query_vector, len(lexical))
+        # A passage whose later window answers may sit outside the dense top list: that window brings it in.
+        vector_ranking += [int(i) for i in top_ids(window_best, depth) if np.isfinite(window_best[i])]
     if mode == "dense":
-        candidates = list(dict.fromkeys(dense_ranking + sentence_ranking))
+        candidates = list(dict.fromkeys(dense_ranking + vector_ranking))
     elif mode == "bm25":
         candidates = bm25_ranking or dense_ranking
     else:
-        candidates = list(dict.fromkeys(dense_ranking + bm25_ranking + sentence_ranking))
+        candidates = list(dict.fromkeys(dense_ranking + bm25_ranking + vector_ranking))
     ids = np.asarray(candidates, dtype=np.int64)
     cosine = store.vectors(ids) @ query_vector.astype(np.float32)
+    if window_best is not None:
+        cosine = np.maximum(cosine, window_best[ids])
     bm25 = lexical[ids]
     coverage = bm25 / ceiling if ceiling > 0 else np.zeros_like(bm25)
     if mode == "dense":

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hkai_qa import QA
-from hkai_qa._defaults import SENTENCE_SHARE
+from hkai_qa._defaults import SENTENCE_SHARE, passage_budget
 from hkai_qa.lexical import bm25_ceiling, bm25_tokenize
 from hkai_qa.sentence_vectors import passage_sentences
 
@@ -60,3 +60,30 @@ def test_a_hybrid_hit_scores_its_closest_sentence_beside_its_own_vector(estate):
     assert top.score == pytest.approx(expected, abs=1e-4)
     # Abstention judges the passage-level score: the share the closest sentence took is not in it.
     assert answer.best_score == pytest.approx(alpha * top.dense_score + (1 - alpha) * coverage, abs=1e-4)
+
+
+def lifespan_docs(folder):
+    code = "\n".join(f"    client_{i} = await stack.enter_async_context(make_client({i}))" for i in range(11))
+    text = (
+        "# Lifespan\n\n## Lifespan state\n\n"
+        "The lifespan has a state dictionary that shares objects between the lifespan and the requests:\n\n"
+        f"```python\n@contextlib.asynccontextmanager\nasync def lifespan(app):\n{code}\n    yield {{}}\n```\n\n"
+        "The state each request receives is a shallow copy of the state the lifespan handler yields.\n\n"
+        "## Shutdown\n\n"
+        "When the server stops, the code after the yield runs and closes every client it opened.\n"
+    )
+    folder.mkdir()
+    (folder / "lifespan.md").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_section_past_the_models_window_is_one_passage_whose_tail_still_ranks(tmp_path):
+    qa = QA(lifespan_docs(tmp_path / "docs"), index=tmp_path / "ix")
+    tokens = qa.embedder.count_tokens([p.searchable_text for p in qa.passages])
+    assert qa.embedder.max_tokens < max(tokens) <= passage_budget(qa.embedder.max_tokens, len(qa.passages))
+    state = [p for p in qa.passages if "shallow copy" in p.text]
+    # The sentence that introduces the code, the code and the sentence after it stay together ...
+    assert len(state) == 1 and "shares objects" in state[0].text
+    # ... and the tail the passage vector cannot see is found through its own sentence vector.
+    answer = qa.ask("Is the lifespan state copied deeply into each request?")
+    assert answer.answerable and "shallow copy" in answer.hits[0].text

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from hkai_qa._defaults import LARGE_CORPUS_PASSAGES, LONG_PASSAGE_WINDOWS, passage_budget
 from hkai_qa.corpus import Document, Section, fence_closes, fence_opening, load_corpus, parse_file
-from hkai_qa.passages import MAX_CHARS_PER_TOKEN, split_documents
+from hkai_qa.passages import MAX_CHARS_PER_TOKEN, split_corpus, split_documents
 from hkai_qa.sentences import sentence_spans
 from tests.conftest import BUNDLED_CORPUS
 
@@ -184,3 +185,25 @@ def test_a_tiny_lead_joins_a_long_first_section_which_keeps_its_heading():
     assert len(passages) > 1
     assert passages[0].text.startswith("(label)=")
     assert {p.heading for p in passages} == {"Title › Big"}
+
+
+def test_a_small_corpus_keeps_a_section_past_the_window_whole_and_a_large_one_windows_it():
+    intro = "Here is how the state is shared between the lifespan and the requests of the app:"
+    code = "\n".join(f"    value_{i} = compute(value_{i - 1})" for i in range(1, 30))
+    text = f"{intro}\n\n```python\n{code}\n```\n\nThe state each request receives is a shallow copy.\n"
+    document = Document("doc", "doc.md", text, [Section("Lifespan › State", 0, len(text))])
+    limit = 100  # words here; the section holds more than that and less than twice that
+    assert limit < count_words([text])[0] < 2 * limit
+
+    small, windows = split_corpus([document], count_words, limit, budget_for=lambda count: 2 * limit)
+    assert len(windows) > 1 and all(count_words([w.searchable_text])[0] <= limit for w in windows)
+    assert [p.text for p in small] == [text]  # the introduction, the code and the sentence after it: one hit
+    large, windows = split_corpus([document], count_words, limit, budget_for=lambda count: limit)
+    assert windows is large and len(large) > 1 and all(count_words([p.searchable_text])[0] <= limit for p in large)
+    assert not any("shallow" in p.text and intro in p.text for p in large)
+
+
+def test_the_budget_stretches_only_where_every_sentence_is_embedded_and_scored():
+    assert passage_budget(256, 300) == int(256 * LONG_PASSAGE_WINDOWS) > 256
+    assert passage_budget(256, LARGE_CORPUS_PASSAGES) == 256  # no sentence vectors: the passage vector is all
+    assert passage_budget(256, 300, alphas=(0.7, 0.5)) == 256  # a model with its own weights (e5)
