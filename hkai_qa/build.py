@@ -39,8 +39,6 @@ from .errors import HkaiQaError, IndexStoreError, StoreIncompleteError
 from .lexical import build_bm25
 from .passages import Passage, split_corpus
 from .sentence_vectors import SentenceVectors, embed_sentences, vectors_by_text
-from .window_vectors import WindowVectors, embed_windows
-from .window_vectors import vectors_by_text as window_vectors_by_text
 from .stores import FaissStore, StoreSpec, VectorStore, build_fingerprint, new_store, open_store, recorded_spec
 from .stores.faiss import EXACT_LIMIT
 from .update import (
@@ -54,6 +52,8 @@ from .update import (
     full_rebuild_reason,
     plan_passages,
 )
+from .window_vectors import WindowVectors, embed_windows
+from .window_vectors import vectors_by_text as window_vectors_by_text
 
 if TYPE_CHECKING:
     from .embedding import Embedder

@@ -51,8 +51,8 @@ from .errors import IndexStoreError
 from .lexical import load_bm25
 from .passages import Passage
 from .sentence_vectors import SentenceVectors
-from .window_vectors import WindowVectors
 from .stores.faiss import read_faiss_index, write_faiss_index
+from .window_vectors import WindowVectors
 
 if TYPE_CHECKING:
     import bm25s

@@ -68,7 +68,6 @@ def test_an_update_reuses_window_vectors_by_text_and_embeds_only_new_ones():
 
 def test_a_passage_scores_by_its_best_window_which_brings_it_into_the_candidates():
     texts = ["tea grows on hills", "volcanoes erupt", "black tea is oxidised", "kittens sleep"]
-    ps = [Passage(f"d#{i}", "d", "d.txt", "d", t, 0, len(t)) for i, t in enumerate(texts)]
     vectors = unit(np.eye(4, 8) + 0.1)
     store = FaissStore(build_faiss_index(vectors), vectors)
     bm25 = build_bm25(texts)
