@@ -456,12 +456,13 @@ class Builder:
     def _window_vectors(
         self, passages: list[Passage], windows: list[Passage], old: index_store.StoredIndex | None
     ) -> WindowVectors | None:
-        """The windows of passages longer than the model's window (None when the passages are the windows,
-        as on a large corpus); an update reuses the old index's by text."""
+        """The windows of passages longer than the model's window (None when there are none: every passage
+        fits one, or the passages are the windows, as on a large corpus); an update reuses the old ones by text."""
         if passages is windows:
             return None
         known = window_vectors_by_text(old.passages, old.windows) if old is not None else {}
-        return embed_windows(passages, windows, self.embedder.encode, self.embedder.dimension, known)
+        embedded = embed_windows(passages, windows, self.embedder.encode, self.embedder.dimension, known)
+        return embedded if len(embedded.passages) else None
 
     def _prune(self, store: VectorStore) -> None:
         """Milvus: delete the rows of passages the index swapped in no longer has (its old ones).
