@@ -27,7 +27,8 @@ def middleware_docs(folder):
         f"Middleware runs around every request the application handles. {intro}\n\n"
         f"```python\nmiddleware = [\n{code}\n]\n```\n\n"
         "The first entry in the list is the outermost layer, so it sees the request first and the response last.\n\n"
-        "## Writing middleware\n\nA pure ASGI middleware is a class whose call method receives scope, receive and send.\n"
+        "## Writing middleware\n\n"
+        "A pure ASGI middleware is a class whose call method receives scope, receive and send.\n"
     )
     folder.mkdir()
     (folder / "middleware.md").write_text(text, encoding="utf-8")
