@@ -5,7 +5,10 @@ best hit's `score` reaches the threshold. Wrongly hiding an answer costs more
 than showing weak passages (which are shown anyway, marked), so the fit keeps
 at least 95% of the answerable questions and, within that, flags as many
 out-of-scope questions as it can. Among equally good thresholds it takes the
-middle of their range, so small score shifts do not flip decisions.
+middle of their range, so small score shifts do not flip decisions. A question
+that another rule declines whatever its score (a missing answer type, a key term
+the documents never mention) counts as flagged at every threshold, so the fit's
+figures are what asking then does.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._defaults import ANSWER_TYPE_WINDOW
-from .answer_types import missing_answer_type
 from .errors import QuestionError
 
 if TYPE_CHECKING:
@@ -92,11 +94,10 @@ def calibrate(
         )
     fitted: dict[str, Calibration] = {}
     for mode in modes:
-        answers = qa.with_mode(mode).retrieve(texts, ANSWER_TYPE_WINDOW, evidence_for=0)
-        # A question the answer-type rule flags is flagged whatever the threshold: -inf says so.
-        best = [
-            -math.inf if missing_answer_type(a.question, [h.text for h in a.hits]) else a.best_score for a in answers
-        ]
+        # Judged against -inf, an answer is declined only by a rule that declines whatever the threshold
+        # (a missing answer type, a key term the documents never mention): -inf says so to the fit.
+        answers = qa.with_mode(mode).retrieve(texts, ANSWER_TYPE_WINDOW, evidence_for=0, threshold=-math.inf)
+        best = [a.best_score if a.answerable else -math.inf for a in answers]
         fitted[mode] = fit_threshold(
             [s for s, ok in zip(best, labels, strict=True) if ok],
             [s for s, ok in zip(best, labels, strict=True) if not ok],

@@ -249,11 +249,15 @@ class QA:
         """`ask` for many questions, encoded in batches (at most MAX_K passages each)."""
         return self.retrieve(questions, check_k(k))
 
-    def retrieve(self, questions: Sequence[str], k: int, *, evidence_for: int | None = None) -> list[Answer]:
+    def retrieve(
+        self, questions: Sequence[str], k: int, *, evidence_for: int | None = None, threshold: float | None = None
+    ) -> list[Answer]:
         """`ask_many` without the MAX_K cap, for evaluation: BEIR's recall@100 needs 100 distinct documents.
 
         `evidence_for` finds evidence sentences for the first that many hits only
-        (0: none); finding it costs more than ranking.
+        (0: none); finding it costs more than ranking. `threshold` judges the best
+        score against another abstention threshold than the index's (calibration
+        passes -inf, so only the rules that decline whatever the score do).
         """
         if isinstance(questions, str):
             raise QuestionError("ask_many takes a list of questions; use ask() for one.")
@@ -269,12 +273,20 @@ class QA:
         # One dense search for the whole list: FAISS answers a batch far faster than one by one.
         scores, ids = loaded.vectors.search(vectors, max(CANDIDATE_DEPTH, k))
         return [
-            self._answer(loaded, q, v, t, k, evidence_for, (scores[i : i + 1], ids[i : i + 1]))
+            self._answer(loaded, q, v, t, k, evidence_for, (scores[i : i + 1], ids[i : i + 1]), threshold)
             for i, (q, v, t) in enumerate(zip(cleaned, vectors, tokens, strict=True))
         ]
 
     def _answer(
-        self, loaded: LoadedIndex, question: str, vector, tokens: list[str], k: int, evidence_for: int | None, dense
+        self,
+        loaded: LoadedIndex,
+        question: str,
+        vector,
+        tokens: list[str],
+        k: int,
+        evidence_for: int | None,
+        dense,
+        threshold: float | None = None,
     ) -> Answer:
         # A question BM25 cannot read (another language than the corpus's) is ranked and judged by meaning alone.
         bm25, passages = loaded.stored.bm25, loaded.stored.passages
@@ -310,7 +322,7 @@ class QA:
             ranked,
             passages,
             k=k,
-            threshold=self._threshold(mode, loaded),
+            threshold=self._threshold(mode, loaded) if threshold is None else threshold,
             best_score=best_score,
             tokens=tokens,
             weight=weight,

@@ -65,3 +65,15 @@ def test_calibration_counts_answer_type_flags_and_keeps_every_answerable_team_qu
     fitted = qa.calibrate(TEAM_SET)
     assert fitted["hybrid"].answerable_kept == 1.0
     assert fitted["hybrid"].unanswerable_flagged >= 10 / 17
+
+
+def test_calibration_reports_what_asking_then_does_near_miss_rule_included(tmp_path):
+    """The fit counts every rule that declines whatever the score, so its figures are the answers' own."""
+    qa = QA(PACKAGED_ARTICLE, index=tmp_path / "ix")
+    fitted = qa.calibrate(TEAM_SET)["hybrid"]
+    questions = load_questions(TEAM_SET).questions
+    answerable = qa.ask_many([q.question for q in questions if q.answerable])
+    unanswerable = qa.ask_many([q.question for q in questions if not q.answerable])
+    assert fitted.answerable_kept == sum(a.answerable for a in answerable) / len(answerable)
+    assert fitted.unanswerable_flagged == sum(not a.answerable for a in unanswerable) / len(unanswerable)
+    assert any("never mention" in note for a in unanswerable for note in a.notes)
