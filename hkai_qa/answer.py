@@ -90,6 +90,8 @@ class Answer:
     date that none of the first hits contains, or when its key term is one the
     documents never mention (hkai_qa.term_coverage); the closest hits are still given.
     `notes` carries the reason and advice such as "the model is English-only".
+    `threshold` is the one `best_score` was judged against: the dense mode's for a
+    question ranked by meaning alone, so what the faces print is what decided.
     """
 
     question: str
@@ -97,6 +99,7 @@ class Answer:
     answerable: bool
     notes: list[str] = field(default_factory=list)
     best_score: float | None = None
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.best_score is None:  # an Answer made by hand: its first hit's score
@@ -251,7 +254,9 @@ def assemble(
         notes.append(UNMENTIONED_NOTE.format(term=term))
     if english_only and has_cjk(question):
         notes.append(ENGLISH_ONLY_NOTE)
-    return Answer(question=question, hits=hits, answerable=answerable, notes=notes, best_score=best_score)
+    return Answer(
+        question=question, hits=hits, answerable=answerable, notes=notes, best_score=best_score, threshold=threshold
+    )
 
 
 def make_hit(

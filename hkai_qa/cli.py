@@ -22,10 +22,12 @@ from typing import NoReturn
 from hkai_qa._defaults import DEFAULT_ENCODER, DEFAULT_KS, DEFAULT_MODE, ENCODERS, MODES
 
 EXIT_USER_ERROR = 2
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a tool ended by SIGPIPE
 MAX_HIT_CHARS = 1000  # what `ask` prints of one passage; --json gives it whole
 # Control characters other than tab and newline (C0, DEL, C1) and lone surrogates: a terminal
 # would act on them (ESC starts an escape sequence), so they are printed as \x1b and the like.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+CORPUS_HELP = "a .txt, .md, .pdf, .html or .docx file, a folder of them, or a BEIR corpus"
 RERANK_HELP = "reorder the best 20 passages with this sentence-transformers CrossEncoder folder (none ships)"
 
 
@@ -48,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def corpus_options(command: argparse.ArgumentParser, corpus_flag: bool = True) -> None:
         if corpus_flag:
-            command.add_argument("--corpus", metavar="PATH", help="a .txt/.md file, a folder, or a BEIR corpus")
+            command.add_argument("--corpus", metavar="PATH", help=CORPUS_HELP)
         command.add_argument("--index", metavar="DIR", help="index folder (default: one per corpus under index/)")
         command.add_argument(
             "--model",
@@ -72,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--rerank", metavar="DIR", default=None, help=RERANK_HELP)
 
     build = commands.add_parser("build", help="build (or rebuild) the index for a corpus")
-    build.add_argument("corpus", metavar="CORPUS", nargs="?", help="a .txt/.md file, a folder, or a BEIR corpus")
+    build.add_argument("corpus", metavar="CORPUS", nargs="?", help=CORPUS_HELP)
     corpus_options(build, corpus_flag=False)
     build.add_argument(
         "--rebuild", action="store_true", help="embed every passage again (default: only new or changed ones)"
@@ -80,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--json", action="store_true", help="print what changed as one JSON object")
 
     status = commands.add_parser("status", help="what an index holds and which corpus files changed since")
-    status.add_argument("--corpus", metavar="PATH", help="a .txt/.md file, a folder, or a BEIR corpus")
+    status.add_argument("--corpus", metavar="PATH", help=CORPUS_HELP)
     status.add_argument("--index", metavar="DIR", help="index folder (default: the corpus's own under index/)")
     status.add_argument("--model", metavar="NAME_OR_PATH", help="the model whose default index to read")
     status.add_argument("--store", metavar="SPEC", default=None, help="the store whose default index to read")
@@ -190,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`hkai-qa ask … | head`): stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so flushing stdout at exit cannot fail
+        return EXIT_BROKEN_PIPE
 
 
 @contextlib.contextmanager
@@ -228,7 +233,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             print(_printable_json(answer.to_dict()))
         else:
-            print(_format_answer(answer, qa.threshold))
+            print(_format_answer(answer, qa.threshold if answer.threshold is None else answer.threshold))
         return 0
     if args.command == "serve":
         return _serve(args)

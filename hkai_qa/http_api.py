@@ -387,7 +387,8 @@ def describe(qa: QA) -> dict[str, Any]:
             "threshold": qa.threshold,
             "fitted_on": abstention.get("fitted_on", "built-in defaults"),
             "rule": "answerable is false when the best passage's score is below the threshold, "
-            "or when the question asks for a number or a date that none of the first passages holds",
+            "when the question asks for a number or a date that none of the first passages holds, "
+            "or when its key term is one the documents never mention",
         },
         "version": __version__,
     }

@@ -102,7 +102,7 @@ def create_server(qa: QA) -> MCPServer:
             query=answer.question,
             answerable=answer.answerable,
             best_score=answer.best_score,
-            threshold=qa.threshold,
+            threshold=qa.threshold if answer.threshold is None else answer.threshold,
             notes=answer.notes,
             passages=[
                 FoundPassage(

@@ -92,7 +92,8 @@ class QA:
         embedder = make_embedder(where.model, encoder, cache=model_cache(), notify=notify)
         if not corpus_path.exists():
             raise CorpusError(
-                f"corpus path {corpus_path} does not exist. Pass a file or folder of .txt, .md or a BEIR corpus."
+                f"corpus path {corpus_path} does not exist. "
+                "Pass a file or folder of .txt, .md, .pdf, .html or .docx files, or a BEIR corpus."
             )
         reranker = Reranker(rerank, notify=notify) if rerank is not None else None
         if not rebuild and hasattr(embedder, "preload"):

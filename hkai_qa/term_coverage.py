@@ -16,7 +16,15 @@ typos and long questions are full of them), so a word counts only when all of:
   between the two words alone), so "scams" still finds "fraud".
 
 A version number ("Python 3.14") the documents never mention counts on its own.
-`CorpusTerms` holds the corpus's words, made once per loaded index;
+
+Words the documents do use can still name what they never say when the question
+writes two of them side by side ("TLS certificates", "email addresses"): such a
+pair counts when no passage holds the two next to each other (stopwords between
+are skipped, either order), when dropping both brings the question closer to its
+best passages by KEY_WORD_GAIN, and when no word of the best passages means nearly
+the same as the two together.
+
+`CorpusTerms` holds the corpus's words and word pairs, made once per loaded index;
 `unmentioned_term` applies the rule to one question.
 """
 
@@ -52,6 +60,7 @@ MAX_CACHED_WORDS = 20_000
 _WORD = re.compile(r"[^\W\d_]{3,}")  # alphabetic words of three letters or more
 _VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.]*\d)")  # 3.14, 2.6, 1.2.3 (not 5 or 2018)
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)+")
+_SIDE_BY_SIDE = re.compile(r"[\s-]+")  # what may stand between two words a question writes as one phrase
 
 
 @dataclass
@@ -61,31 +70,77 @@ class CorpusTerms:
     words: frozenset[str]  # lower-case words and their stems
     by_initial: dict[str, list[str]]  # the distinct words by first letter, for typo matching
     versions: frozenset[str]  # dotted numbers and their leading parts ("3.12.1" -> "3.12")
+    pairs: np.ndarray  # sorted hashes of the stem pairs passages hold next to each other (`pair_key`)
     word_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def of(cls, passages: Sequence[Passage]) -> CorpusTerms:
+        import numpy as np
+
         words: set[str] = set()
         versions: set[str] = set()
+        pairs: set[int] = set()
         for passage in passages:
             text = f"{passage.heading}\n{passage.text}"
             words.update(w.lower() for w in _WORD.findall(text))
             for number in _NUMBER_IN_TEXT.findall(text):
                 parts = number.split(".")
                 versions.update(".".join(parts[:n]) for n in range(2, len(parts) + 1))
+            for part in (passage.heading, passage.text):
+                stems = _content_stems(part)
+                pairs.update(pair_key(a, b) for a, b in zip(stems, stems[1:], strict=False))
         by_initial: dict[str, list[str]] = {}
         for word in sorted(words):
             by_initial.setdefault(word[0], []).append(word)
-        return cls(frozenset(words | set(stem_words(words).values())), by_initial, frozenset(versions))
+        return cls(
+            frozenset(words | set(stem_words(words).values())),
+            by_initial,
+            frozenset(versions),
+            np.array(sorted(pairs), dtype=np.int64),
+        )
 
     def mentions(self, word: str) -> bool:
         lower = word.lower()
         return lower in self.words or stem_words([lower])[lower] in self.words
 
+    def holds_together(self, first: str, second: str) -> bool:
+        """Whether some passage has these two words next to each other (stemmed, stopwords between skipped)."""
+        import numpy as np
+
+        stems = stem_words([first.lower(), second.lower()])
+        key = pair_key(stems[first.lower()], stems[second.lower()])
+        position = int(np.searchsorted(self.pairs, key))
+        return position < len(self.pairs) and int(self.pairs[position]) == key
+
     def misspells(self, word: str) -> bool:
         """Whether `word` is spelled almost like a corpus word (a typo of it)."""
         lower = word.lower()
         return bool(get_close_matches(lower, self.by_initial.get(lower[0], []), n=1, cutoff=TYPO_RATIO))
+
+
+def pair_key(first: str, second: str) -> int:
+    """One number for two stems in either order (Python's hash: the pairs live as long as the process)."""
+    return hash((first, second) if first <= second else (second, first))
+
+
+def _content_stems(text: str) -> list[str]:
+    stop = stopwords()
+    words = [w.lower() for w in _WORD.findall(text)]
+    stems = stem_words(words)
+    return [stems[w] for w in words if w not in stop]
+
+
+def unheld_pairs(question: str, terms: CorpusTerms) -> list[tuple[str, str]]:
+    """Two content words the question writes side by side that no passage holds together, as written."""
+    stop = stopwords()
+    found = []
+    matches = list(_WORD.finditer(question))
+    for first, second in zip(matches, matches[1:], strict=False):
+        words = first.group(), second.group()
+        side_by_side = _SIDE_BY_SIDE.fullmatch(question[first.end() : second.start()])
+        if side_by_side and not {w.lower() for w in words} & stop and not terms.holds_together(*words):
+            found.append(words)
+    return found
 
 
 def missing_words(question: str, terms: CorpusTerms) -> list[str]:
@@ -144,24 +199,35 @@ def unmentioned_term(
     if version is not None:
         return version
     missing = missing_words(question, terms)
-    if not missing:
+    pairs = unheld_pairs(question, terms)
+    if not missing and not pairs:
         return None
-    vectors = encode_question([question] + [without(question, w) for w in missing])
+    dropped = [without(question, w) for w in missing] + [without(without(question, a), b) for a, b in pairs]
+    vectors = encode_question([question, *dropped])
     closeness = (vectors @ best_vectors.T).max(axis=1)
     gains = closeness[1:] - closeness[0]
     if sentence_closeness is not None:
         sentences = sentence_closeness(vectors)
         gains = np.minimum(gains, sentences[1:] - sentences[0])
+    word_gains, pair_gains = gains[: len(missing)], gains[len(missing) :]
     names = set(written_as_names(question))
-    keys = [w for w, gain in zip(missing, gains, strict=True) if gain >= KEY_WORD_GAIN or w in names]
-    if not keys:
+    keys = [w for w, gain in zip(missing, word_gains, strict=True) if gain >= KEY_WORD_GAIN or w in names]
+    key_pairs = [f"{a} {b}" for (a, b), gain in zip(pairs, pair_gains, strict=True) if gain >= KEY_WORD_GAIN]
+    if not keys and not key_pairs:
         return None
     said = _best_passage_words(best_passages[:MEANING_PASSAGES], terms, encode_words)
-    pulling_away = {w.lower() for w, gain in zip(missing, gains, strict=True) if gain > 0}
+
+    def said_otherwise(term: str) -> bool:
+        return (
+            said is not None
+            and float((_word_vectors([term.lower()], terms, encode_words) @ said.T).max()) >= SAME_MEANING
+        )
+
+    pulling_away = {w.lower() for w, gain in zip(missing, word_gains, strict=True) if gain > 0}
     for key in keys:
-        if said is None or float((_word_vectors([key.lower()], terms, encode_words) @ said.T).max()) < SAME_MEANING:
+        if not said_otherwise(key):
             return _phrase_around(question, key, pulling_away)
-    return None
+    return next((pair for pair in key_pairs if not said_otherwise(pair)), None)
 
 
 def _best_passage_words(passages: Sequence[Passage], terms: CorpusTerms, encode_words) -> np.ndarray | None:

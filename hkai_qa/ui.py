@@ -189,7 +189,8 @@ def chat_turn(qa: QA, question: str, history: list[dict[str, Any]] | None, k: fl
     except (HkaiQaError, ValueError) as error:
         history.append({"role": "assistant", "content": render_error(str(error))})
     else:
-        history.append({"role": "assistant", "content": render_answer(answer, qa.threshold)})
+        threshold = qa.threshold if answer.threshold is None else answer.threshold  # the one that judged it
+        history.append({"role": "assistant", "content": render_answer(answer, threshold)})
     return history
 
 

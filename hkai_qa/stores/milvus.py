@@ -42,8 +42,8 @@ KEYS_PER_QUERY = 4096  # primary keys named in one query or delete
 TOKEN_VARIABLE = "MILVUS_TOKEN"
 INSTALL_HINT = "pip install 'hkai-qa[milvus]'"
 SERVER_HINT = (
-    'Check that the server is running and the URI is right (README, "Scale-out with Milvus", '
-    "has the docker command), use Milvus Lite in a local file (--store milvus:./hk.db), "
+    "Check that the server is running and the URI is right (docs/milvus.md has the docker command), "
+    "use Milvus Lite in a local file (--store milvus:./hk.db), "
     "or keep the vectors in FAISS files instead: --store faiss"
 )
 

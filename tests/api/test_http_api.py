@@ -114,7 +114,9 @@ def test_health_and_info(server_url, bundled_qa):
     assert info["passages"] == len(bundled_qa.passages) and info["documents"] == 1
     assert info["model"] == "all-MiniLM-L6-v2" and info["store"] == {"kind": "faiss"}
     assert (
-        info["abstention"]["threshold"] == bundled_qa.threshold and "below the threshold" in info["abstention"]["rule"]
+        info["abstention"]["threshold"] == bundled_qa.threshold
+        and "below the threshold" in info["abstention"]["rule"]
+        and "never mention" in info["abstention"]["rule"]
     )
 
 

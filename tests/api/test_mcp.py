@@ -80,6 +80,8 @@ def test_a_query_the_documents_do_not_answer_says_so(bundled_qa):
 
     result = with_client(bundled_qa.index_dir, session).structured_content
     assert result["answerable"] is False and len(result["passages"]) == 5
+    # No word of it is in the article, so it was judged against the dense threshold: the one shown.
+    assert result["threshold"] == bundled_qa.ask("What is the capital of France?").threshold != bundled_qa.threshold
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from hkai_qa.cli import main
+from tests.conftest import GOVERNMENT_QUESTION, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +54,10 @@ def write(path, data: bytes):
     [
         (lambda tmp: ["ask", ""], "Error: the question is empty"),
         (lambda tmp: ["ask", "x" * 2001], "the limit is 2,000"),
-        (lambda tmp: ["ask", "q", "--corpus", str(tmp / "missing")], "does not exist"),
+        (
+            lambda tmp: ["ask", "q", "--corpus", str(tmp / "missing")],
+            "does not exist. Pass a file or folder of .txt, .md, .pdf, .html or .docx",
+        ),
         (lambda tmp: ["build", str(write(tmp / "blank.txt", b"\n\n"))], "has no text"),
         (lambda tmp: ["build", str(write(tmp / "b.txt", b"\x00\x01"))], "b.txt looks like a binary file"),
         (lambda tmp: ["build", str(write(tmp / "l.txt", "é".encode("latin-1")))], "l.txt is not valid UTF-8"),
@@ -79,3 +86,30 @@ def test_a_missing_index_without_a_corpus_is_an_error_and_creates_nothing(tmp_pa
     assert err.startswith(f"Error: no index at {missing} ") and err.count("\n") == 1
     assert f"hkai-qa build CORPUS --index {missing}" in err
     assert not missing.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_question_ranked_by_meaning_alone_shows_the_threshold_that_judged_it(bundled_qa, capsys):
+    """The verdict line named the hybrid threshold while the note said the dense one decided."""
+    from hkai_qa import QA
+
+    dense = QA(index=bundled_qa.index_dir, mode="dense").threshold
+    assert f"{dense:.3f}" != f"{bundled_qa.threshold:.3f}"  # else this test could not tell them apart
+    answer = bundled_qa.ask("What is the capital of France?")  # no word the article holds: ranked by meaning
+    assert answer.threshold == dense and "dense threshold" in answer.notes[0]
+    assert main(["ask", "What is the capital of France?", "--index", str(bundled_qa.index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"< threshold {dense:.3f})" in out and f"threshold {bundled_qa.threshold:.3f}" not in out
+
+
+def test_ask_into_a_closed_pipe_exits_quietly(bundled_qa):
+    """`hkai-qa ask … | head` ended in a BrokenPipeError traceback when head stopped reading."""
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before anything is written
+    command = [sys.executable, "-m", "hkai_qa.cli", "ask", GOVERNMENT_QUESTION, "--index", str(bundled_qa.index_dir)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        done = subprocess.run(command, stdout=writer, stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    finally:
+        os.close(writer)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == ""

@@ -37,3 +37,9 @@ def test_user_errors_are_friendly_chat_messages(bundled_qa, question, shown):
 def test_passage_count_is_kept_in_range(bundled_qa, k, cards):
     answer = chat_turn(bundled_qa, "Which universities do AI research?", [], k)[-1]["content"]
     assert answer.count('class="hkai-card hkai-card-') == cards
+
+
+def test_a_question_ranked_by_meaning_alone_shows_the_dense_threshold(bundled_qa):
+    dense = bundled_qa.ask("What is the capital of France?").threshold
+    answer = chat_turn(bundled_qa, "What is the capital of France?", [], 3)[-1]["content"]
+    assert f"below the threshold {dense:.3f}." in answer and f"{bundled_qa.threshold:.3f}" not in answer

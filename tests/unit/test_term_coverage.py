@@ -7,6 +7,7 @@ from hkai_qa.term_coverage import (
     CorpusTerms,
     _phrase_around,
     missing_words,
+    unheld_pairs,
     unmentioned_version,
     without,
     written_as_names,
@@ -55,3 +56,21 @@ def test_names_are_words_written_with_capitals_after_the_first_unless_the_questi
     assert written_as_names("Which TLS version does it use?") == ["TLS"]
     assert written_as_names("How Do I Stop Tracebacks Showing Secrets?") == []
     assert written_as_names("Redis caching of instances") == []  # the first word is capitalised anyway
+
+
+def test_two_words_count_as_held_together_when_a_passage_has_them_next_to_each_other_in_either_order():
+    assert TERMS.holds_together("fraud", "detection") and TERMS.holds_together("detection", "frauds")
+    assert TERMS.holds_together("algorithmic", "trading")
+    assert TERMS.holds_together("universities", "collaborate")
+    assert TERMS.holds_together("trading", "fraud")  # "trading and fraud": stopwords between are skipped
+    assert TERMS.holds_together("Kong", "Finance")  # in a heading ("Hong Kong > Finance")
+    assert not TERMS.holds_together("banks", "fraud")  # both used, never side by side
+    assert not TERMS.holds_together("industry", "banks")  # not across passages either
+
+
+def test_unheld_pairs_are_words_the_question_writes_side_by_side_that_no_passage_holds_together():
+    assert unheld_pairs("Do banks use fraud detection?", TERMS) == [("use", "fraud")]
+    assert unheld_pairs("Which banks-fraud rules?", TERMS) == [("banks", "fraud"), ("fraud", "rules")]
+    # A stopword, a short word, a number or punctuation between two words keeps them apart.
+    assert unheld_pairs("banks and fraud, industry: banks", TERMS) == []
+    assert unheld_pairs("banks 2 fraud", TERMS) == []

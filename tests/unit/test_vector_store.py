@@ -202,7 +202,7 @@ def test_a_collection_holding_another_index_is_never_dropped(tmp_path):
 def test_unreachable_milvus_is_one_clear_error():
     from hkai_qa.stores.milvus import MilvusStore
 
-    message = "cannot reach Milvus at http://127.0.0.1:9 .*Scale-out with Milvus.*milvus:./hk.db.*--store faiss"
+    message = "cannot reach Milvus at http://127.0.0.1:9 .*docs/milvus.md has the docker.*milvus:./hk.db.*--store faiss"
     with pytest.raises(IndexStoreError, match=message):
         MilvusStore("http://127.0.0.1:9", "c")
 
