@@ -45,18 +45,18 @@ from hkai_qa import QA, load_questions  # noqa: E402
 from hkai_qa._defaults import SENTENCE_SHARE  # noqa: E402
 from hkai_qa.lexical import bm25_ceiling, bm25_scores, bm25_tokenize  # noqa: E402
 from hkai_qa.metrics import is_relevant  # noqa: E402
-from hkai_qa.passages import split_documents  # noqa: E402
 from hkai_qa.ranking import fusion_mode  # noqa: E402
 
 
 def built(suite, work: Path, multiple: float) -> QA:
-    hkai_qa.build.split_documents = with_budget(multiple)
+    shipped = hkai_qa.build.passage_budget
+    hkai_qa.build.passage_budget = with_budget(multiple)
     try:
         return QA(
             suite.corpus, index=work / f"budget-{multiple}-k1-1.5-{suite.name}", progress=False, notify=lambda _: None
         )
     finally:
-        hkai_qa.build.split_documents = split_documents
+        hkai_qa.build.passage_budget = shipped
 
 
 def coverage(retriever, tokens: list[str]) -> np.ndarray:

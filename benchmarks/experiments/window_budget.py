@@ -7,7 +7,8 @@ reads all of it. hkai-qa windows a long section at the model's 256 tokens, so an
 another window than the sentence that introduces it (benchmarks/experiments/starlette_vs_peers.py).
 On a small corpus every sentence also has its own vector, so a passage longer than the model's window
 leaves nothing unembedded. This builds each small corpus of benchmarks/quality.py with the window
-budget set to a multiple of the model's limit (1 = shipped) and evaluates it through `QA.evaluate`
+budget set to a multiple of the model's limit (2 = shipped, each model window of a longer passage embedded
+too; 1 = the cut at the model's window used before) and evaluates it through `QA.evaluate`
 (derived thresholds, abstention and all): hit@1/@3/@5, off-topic, near-miss and answerable wrongly
 flagged. `--k1` builds BM25 with another term-frequency saturation than the shipped one, to measure
 what it does to abstention as well as to ranking; `--share` sets the closest sentence's share of the
@@ -32,16 +33,16 @@ import hkai_qa._defaults  # noqa: E402
 import hkai_qa.build  # noqa: E402
 from hkai_qa import QA  # noqa: E402
 from hkai_qa._defaults import BM25_PARAMETERS, SENTENCE_SHARE  # noqa: E402
-from hkai_qa.passages import split_documents  # noqa: E402
 
 
 def with_budget(multiple: float):
-    """`passages.split_documents` with every corpus cut at `multiple` times the model's window."""
+    """`_defaults.passage_budget` with every corpus's passages up to `multiple` times the model's window (each
+    window of a longer passage embedded too, as the build does for a small corpus)."""
 
-    def split(documents, count_tokens, max_tokens):
-        return split_documents(documents, count_tokens, int(max_tokens * multiple))
+    def budget(max_tokens, passage_count, alphas=None):
+        return int(max_tokens * multiple)
 
-    return split
+    return budget
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hkai-budget-") as scratch:
         work = args.work or Path(scratch)
         for multiple in args.budgets:
-            hkai_qa.build.split_documents = with_budget(multiple)
+            hkai_qa.build.passage_budget = with_budget(multiple)
             for suite in suites(skip_scifact=True):
                 index = work / f"budget-{multiple}-k1-{args.k1}-{suite.name}"
                 qa = QA(suite.corpus, index=index, rebuild=True, progress=False, notify=lambda _: None)
