@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -101,6 +101,29 @@ def passage_texts(embedder: object, passages: Sequence[Passage]) -> list[str]:
 def passage_text_fields(embedder: object) -> dict[str, str]:
     """What the manifest's model entry adds about passage text for `embedder` (nothing for the usual form)."""
     return {} if embeds_headings(embedder) else {PASSAGE_TEXT_KEY: WITHOUT_HEADING}
+
+
+def encode_reusing(
+    texts: Sequence[str],
+    encode: Callable[[list[str]], np.ndarray],
+    dimension: int,
+    known: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """`texts` embedded with `encode`, one row each; a text found in `known` (an update's old vectors) keeps its
+    vector, so only new text is encoded."""
+    import numpy as np
+
+    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+    known = known or {}
+    missing = []
+    for i, text in enumerate(texts):
+        if text in known:
+            vectors[i] = known[text]
+        else:
+            missing.append(i)
+    if missing:
+        vectors[missing] = encode([texts[i] for i in missing])
+    return vectors
 
 
 def sha256_of_file(path: Path) -> str:

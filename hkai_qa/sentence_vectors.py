@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .embedding import encode_reusing
 from .sentences import sentence_spans
 
 if TYPE_CHECKING:
@@ -61,16 +62,7 @@ def embed_sentences(
 ) -> SentenceVectors:
     """Every passage's sentences embedded with `encode`; a sentence found in `known` (an update) keeps its vector."""
     rows, texts = passage_sentences(passages)
-    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-    known = known or {}
-    missing = []
-    for i, text in enumerate(texts):
-        if text in known:
-            vectors[i] = known[text]
-        else:
-            missing.append(i)
-    if missing:
-        vectors[missing] = encode([texts[i] for i in missing])
+    vectors = encode_reusing(texts, encode, dimension, known)
     return SentenceVectors(rows, vectors)
 
 

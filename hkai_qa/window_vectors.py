@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .embedding import encode_reusing
+
 if TYPE_CHECKING:
     from .passages import Passage
 
@@ -85,16 +87,7 @@ def embed_windows(
     its vector."""
     rows, spans = window_spans(passages, windows)
     texts = window_texts(passages, rows, spans)
-    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-    known = known or {}
-    missing = []
-    for i, text in enumerate(texts):
-        if text in known:
-            vectors[i] = known[text]
-        else:
-            missing.append(i)
-    if missing:
-        vectors[missing] = encode([texts[i] for i in missing])
+    vectors = encode_reusing(texts, encode, dimension, known)
     return WindowVectors(rows, spans, vectors)
 
 
