@@ -215,6 +215,7 @@ _UNICODE_BOMS = (
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _FINAL_PUNCTUATION = tuple(".!?;,…\"'”’)]}。！？；，")
 _LIST_MARKERS = ("-", "*", "•", "+", ">", "|")
+_NUMBERED_ITEM = re.compile(r"^\s*\d{1,9}[.)]\s")
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -249,17 +250,50 @@ def plain_text_sections(text: str, title: str) -> list[Section]:
     A heading is a short line standing alone between blank lines that ends in
     a colon or has no final punctuation. Text before the first heading belongs
     to the document's title: the first line when it is a heading, else the
-    file name.
+    file name. Indented code (a line set in by four spaces or more, in a run of
+    such lines or right after a line ending in a colon) is never a heading, nor is
+    a line ending in a colon that introduces such code or a list: both are the
+    body of their section, as in Markdown.
     """
     lines = _lines(text)
+    filled = [i for i, (_, line) in enumerate(lines) if line.strip()]
     headings: list[tuple[int, int, str]] = []  # (line start, body start, heading)
-    for i, (offset, line) in enumerate(lines):
+    for position, i in enumerate(filled):
+        offset, line = lines[i]
         before_blank = i == 0 or not lines[i - 1][1].strip()
         after_blank = i + 1 < len(lines) and not lines[i + 1][1].strip()
-        if before_blank and after_blank and _is_plain_heading(line):
+        previous = lines[filled[position - 1]][1] if position else None
+        following = lines[filled[position + 1]][1] if position + 1 < len(filled) else None
+        if (
+            before_blank
+            and after_blank
+            and _is_plain_heading(line)
+            and not _in_indented_code(line, previous, following)
+            and not _introduces_block(line, following)
+        ):
             body_start = offset + len(line)
             headings.append((offset, body_start, line.strip().rstrip(":").strip()))
     return _sections_between(text, headings, title)
+
+
+def _indented(line: str) -> bool:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()) >= 4
+
+
+def _in_indented_code(line: str, previous: str | None, following: str | None) -> bool:
+    """An indented line next to other indented lines, or introduced by a line ending in a colon, is code."""
+    if not _indented(line):
+        return False
+    return any(n is not None and _indented(n) for n in (previous, following)) or (
+        previous is not None and previous.rstrip().endswith(":")
+    )
+
+
+def _introduces_block(line: str, following: str | None) -> bool:
+    """A line ending in a colon followed by indented code or a list leads into it: it is no heading."""
+    if not line.rstrip().endswith(":") or following is None:
+        return False
+    return _indented(following) or following.lstrip().startswith(_LIST_MARKERS) or bool(_NUMBERED_ITEM.match(following))
 
 
 def _sections_between(
