@@ -8,9 +8,13 @@ formats, where each page starts inside each section.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..documents import HEADING_PATH_SEPARATOR, Document, Section
+
+# A fence must be longer than any run of backticks inside the code it fences.
+_BACKTICK_RUNS = re.compile(r"`+")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,16 @@ class DocumentAssembler:
             return
         self._separate(2)
         self._append(text.strip("\n") + "\n")
+
+    def code(self, text: str) -> None:
+        """A code block (HTML `pre`, a Word code style): fenced as in Markdown, so the passage splitter keeps it
+        whole across its blank lines and cuts it, when it must, at its lines."""
+        text = text.strip("\n")
+        if not text.strip():
+            return
+        longest = max((len(run) for run in _BACKTICK_RUNS.findall(text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        self.block(f"{fence}\n{text}\n{fence}")
 
     def line(self, text: str) -> None:
         """One line of running text (a PDF line): joined to the previous one by a line break."""

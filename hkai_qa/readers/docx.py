@@ -2,7 +2,10 @@
 
 Read with python-docx. A paragraph is a heading when its style (or a style it
 is based on) is "Heading N" or carries an outline level, which is what Word,
-LibreOffice and pandoc all write; the Title style roots the section paths.
+LibreOffice and pandoc all write; the Title style roots the section paths. A
+paragraph in a code style (pandoc's "Source Code", Word's "HTML Preformatted" or
+"Plain Text", any style named for code) is code: a run of them is one code block,
+fenced so that passages keep it whole.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from ..errors import CorpusError
 from .assembly import DocumentAssembler
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
+_CODE_STYLE = re.compile(r"\bcode\b|source\s*code|preformatted|^plain text$|^macro text$", re.IGNORECASE)
 
 
 def read_docx(data: bytes, source: str) -> Document:
@@ -32,7 +36,14 @@ def read_docx(data: bytes, source: str) -> Document:
         ) from None
     assembler = DocumentAssembler()
     first_heading = None
+    code: list[str] = []  # the lines of the code block being read
     for item in word.iter_inner_content():
+        if not isinstance(item, docx.table.Table) and _is_code(item):
+            code.append(item.text)
+            continue
+        if code:
+            assembler.code("\n".join(code))
+            code = []
         if isinstance(item, docx.table.Table):
             assembler.block(_table_rows(item))
             continue
@@ -43,6 +54,8 @@ def read_docx(data: bytes, source: str) -> Document:
             first_heading = first_heading or " ".join(text.split())
         else:
             assembler.block(text)
+    if code:
+        assembler.code("\n".join(code))
     title = (word.core_properties.title or "").strip() or first_heading or title_from_filename(source)
     return assembler.document(doc_id=source, source=source, title=title)
 
@@ -65,6 +78,16 @@ def _heading_level(paragraph) -> int | None:
             return level
         style = style.base_style
     return None
+
+
+def _is_code(paragraph) -> bool:
+    """A paragraph whose style, or a style it is based on, is a code style."""
+    style = paragraph.style
+    while style is not None:
+        if _CODE_STYLE.search(style.name or ""):
+            return True
+        style = style.base_style
+    return False
 
 
 def _outline_level(element) -> int | None:

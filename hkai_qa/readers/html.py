@@ -3,7 +3,8 @@
 Parsed with lxml (already required by python-docx; libxml2's HTML parser
 copes with real-world markup). Navigation, page headers and footers, asides,
 forms, scripts and styles are dropped; `pre` blocks keep their line breaks and
-a table becomes one block of `cell | cell` rows, so neither is cut apart.
+are fenced as Markdown code, and a table becomes one block of `cell | cell` rows,
+so neither is cut apart.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class _Walker:
             self.assembler.heading(_HEADINGS[tag], element.text_content())
         elif tag == "pre":
             self.flush()
-            self.assembler.block(element.text_content().rstrip())
+            self.assembler.code(element.text_content().rstrip())
         elif tag == "table":
             self.flush()
             self.assembler.block(_table_rows(element))

@@ -126,3 +126,47 @@ def test_a_damaged_docx_is_one_clear_error(tmp_path):
     path.write_bytes(b"PK\x03\x04 this is not really a zip")
     with pytest.raises(CorpusError, match=r"broken\.docx: not a readable Word \.docx file"):
         read(path)
+
+
+CODE_WITH_BLANK_LINES = "import coolant\n\nloader = coolant.Loader()\n\nloader.run()"
+
+
+@pytest.mark.parametrize("suffix", [".html", ".docx"])
+def test_a_code_block_with_blank_lines_is_one_block(tmp_path, suffix):
+    """pandoc's <pre> and Word "Source Code" paragraph keep the code's blank lines; fenced, the passage
+    splitter reads it as one code block, not as three paragraphs it could window apart."""
+    from hkai_qa.passages import blocks
+
+    if "pandoc" in format_files.missing_tools():
+        pytest.fail("this test needs pandoc: run `make formats-tools` (as root) or `make test`")
+    source = tmp_path / "loader.md"
+    source.write_text(
+        f"# Loader\n\nWrite a loader like this:\n\n```python\n{CODE_WITH_BLANK_LINES}\n```\n\nThen start it.\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / f"loader{suffix}"
+    format_files.run("pandoc", source, *(["-s"] if suffix == ".html" else []), "-o", path)
+    document = read(path)
+    [section] = document.sections
+    found = blocks(document.text, section.start, section.end)
+    assert [b.kind for b in found] == ["paragraph", "fence", "paragraph"]
+    assert CODE_WITH_BLANK_LINES in document.text[found[1].start : found[1].end]
+
+
+def test_consecutive_word_paragraphs_in_a_code_style_are_one_code_block(tmp_path):
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+
+    word = docx.Document()
+    word.styles.add_style("Plain Text", WD_STYLE_TYPE.PARAGRAPH)  # Word's built-in code style, by its name
+    word.add_heading("Loader", level=1)
+    word.add_paragraph("Write a loader like this:")
+    for line in CODE_WITH_BLANK_LINES.split("\n"):
+        word.add_paragraph(line, style="Plain Text")  # one paragraph per line, as people type code in Word
+    word.add_paragraph("Then start it.")
+    path = tmp_path / "loader.docx"
+    word.save(str(path))
+    assert (
+        body(read(path), "Loader")
+        == f"Write a loader like this:\n\n```\n{CODE_WITH_BLANK_LINES}\n```\n\nThen start it."
+    )
