@@ -1,4 +1,4 @@
-"""HTML pages: the main content only, `h1`-`h6` as section paths under the page title.
+"""HTML pages: the main content only, `h1`-`h6` as section paths under the page's title.
 
 Parsed with lxml (already required by python-docx; libxml2's HTML parser
 copes with real-world markup). Navigation, page headers and footers, asides,
@@ -37,7 +37,11 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""
 
 
 def read_html(data: bytes, source: str) -> Document:
-    """One HTML page as a document whose sections are rooted at its `<title>`."""
+    """One HTML page as a document whose sections are rooted at its title: the content's only `h1`, else `<title>`.
+
+    A page's one `h1` is the title its readers see; its `<title>` is often that plus the site's name
+    ("Initialization — attrs documentation") or only a file name, which pandoc writes when it has no title.
+    """
     import lxml.etree
     import lxml.html
 
@@ -51,6 +55,9 @@ def read_html(data: bytes, source: str) -> Document:
     title = " ".join((tree.findtext(".//title") or "").split())
     _drop_boilerplate(tree)
     content = _main_content(tree)
+    top_headings = [" ".join(h.text_content().split()) for h in content.iter("h1")]
+    if len(top_headings) == 1 and top_headings[0]:
+        title = top_headings[0]
     assembler = DocumentAssembler(root=title or None)
     walker = _Walker(assembler)
     walker.walk(content)

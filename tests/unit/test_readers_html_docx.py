@@ -170,3 +170,22 @@ def test_consecutive_word_paragraphs_in_a_code_style_are_one_code_block(tmp_path
         body(read(path), "Loader")
         == f"Write a loader like this:\n\n```\n{CODE_WITH_BLANK_LINES}\n```\n\nThen start it."
     )
+
+
+def test_a_page_with_one_h1_is_rooted_in_it_not_in_its_title_tag(tmp_path):
+    """pandoc titles a page without a title by its file name; sites add their own name. The one h1 is what
+    the page calls itself, as Markdown's top heading roots its paths."""
+    if "pandoc" in format_files.missing_tools():
+        pytest.fail("this test needs pandoc: run `make formats-tools` (as root) or `make test`")
+    source = tmp_path / "init.md"
+    source.write_text("# Initialization\n\nHow objects start.\n\n## Defaults\n\nA default is used.\n", encoding="utf-8")
+    page = tmp_path / "init.html"
+    format_files.run("pandoc", source, "-s", "-o", page)
+    assert "<title>init</title>" in page.read_text(encoding="utf-8")
+    assert [s.heading for s in read(page).sections] == ["Initialization", JOIN(["Initialization", "Defaults"])]
+    site = tmp_path / "site.html"
+    site.write_text(
+        page.read_text(encoding="utf-8").replace("<title>init</title>", "<title>Initialization — attrs docs</title>"),
+        encoding="utf-8",
+    )
+    assert read(site).sections[1].heading == JOIN(["Initialization", "Defaults"])
