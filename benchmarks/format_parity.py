@@ -4,8 +4,10 @@
 
 For each documentation folder of benchmarks/data/ with a questions.jsonl (attrs, starlette),
 every Markdown file of docs/ is converted by real tools into its own folder per format, with
-the same file stems: pandoc writes standalone HTML (`-s`), Word (.docx) and plain text
-(`-t plain`); LibreOffice turns each Word file into PDF (`soffice --headless --convert-to
+the same file stems: pandoc reads it as CommonMark (`-f gfm`: the sources are MyST and MkDocs
+Markdown, whose fence titles such as ```python title="app.py" pandoc's own Markdown reads as
+inline code, swallowing the rest of a file into code) and writes standalone HTML (`-s`), Word
+(.docx) and plain text (`-t plain`); LibreOffice turns each Word file into PDF (`soffice --headless --convert-to
 pdf`, with bookmarks, as tests/format_files.py does). hkai-qa builds a fresh index on each
 folder (`QA`, hybrid mode) and is scored on the same questions (`QA.evaluate`), the Markdown
 folder itself being the baseline measured in the same run. `make formats-tools` installs
@@ -65,7 +67,7 @@ def convert(docs: Path, fmt: str, out: Path) -> Path:
         return out
     suffix, options = {"html": (".html", ["-s"]), "docx": (".docx", []), "plain": (".txt", ["-t", "plain"])}[fmt]
     for source in sources:
-        run("pandoc", source, *options, "-o", out / (source.stem + suffix))
+        run("pandoc", "-f", "gfm", source, *options, "-o", out / (source.stem + suffix))
     return out
 
 
@@ -243,9 +245,10 @@ def main() -> None:
                 rows.append(table_row(name, fmt, figures[name][fmt]))
                 print("  " + " | ".join(str(c) for c in rows[-1]), flush=True)
     notes = [
-        "Every Markdown file of benchmarks/data/NAME/docs converted by pandoc (HTML `-s`, Word, `-t plain`) and "
-        "LibreOffice (Word to PDF, with bookmarks); hybrid mode, a fresh index per format; Markdown measured in the "
-        "same run. Columns as in benchmarks/quality.py; see this script's docstring for the last two.",
+        "Every Markdown file of benchmarks/data/NAME/docs converted by pandoc (`-f gfm`; HTML `-s`, Word, "
+        "`-t plain`) and LibreOffice (Word to PDF, with bookmarks); hybrid mode, a fresh index per format; "
+        "Markdown measured in the same run. Columns as in benchmarks/quality.py; this script's docstring explains "
+        "the last two.",
     ]
     for name, by_format in figures.items():
         for fmt, r in by_format.items():
