@@ -2,19 +2,20 @@
 
     python benchmarks/format_parity.py [--corpus attrs] [--formats html,pdf] [--keep DIR]
 
-For each documentation folder of benchmarks/data/ with a questions.jsonl (attrs, starlette),
-every Markdown file of docs/ is converted by real tools into its own folder per format, with
-the same file stems: pandoc reads it as CommonMark (`-f gfm`: the sources are MyST and MkDocs
-Markdown, whose fence titles such as ```python title="app.py" pandoc's own Markdown reads as
-inline code, swallowing the rest of a file into code) and writes standalone HTML (`-s`), Word
-(.docx) and plain text (`-t plain`); LibreOffice turns each Word file into PDF (`soffice --headless --convert-to
-pdf`, with bookmarks, as tests/format_files.py does). hkai-qa builds a fresh index on each
-folder (`QA`, hybrid mode) and is scored on the same questions (`QA.evaluate`), the Markdown
-folder itself being the baseline measured in the same run. `make formats-tools` installs
-pandoc and LibreOffice.
+For each documentation folder of benchmarks/data/ with a questions.jsonl (as benchmarks/quality.py
+finds them), every Markdown file of docs/ is converted by real tools into its own folder per format,
+with the same file stems: pandoc reads it as CommonMark (`-f gfm`: the sources are MyST and MkDocs
+Markdown, whose fence titles such as ```python title="app.py" pandoc's own Markdown reads as inline
+code, swallowing the rest of a file into code) and writes standalone HTML (`-s`), Word (.docx) and
+plain text (`-t plain`); LibreOffice turns each Word file into PDF (`soffice --headless --convert-to
+pdf`, with bookmarks, as tests/format_files.py does). hkai-qa builds a fresh index on each folder
+(`QA`, hybrid mode) and is scored on the same questions (`QA.evaluate`), the Markdown folder itself
+being the baseline measured in the same run. `make formats-tools` installs pandoc and LibreOffice.
 
 Relevance is by answer strings, so it carries across formats only where the strings survive
-conversion: "answers lost" counts answer strings of answerable questions that no longer occur
+conversion. The answer strings quote the Markdown source; for the other formats they are judged
+as rendered, without Markdown's inline markup (code ticks, emphasis stars, link brackets), which no
+rendered format prints. "answers lost" counts answer strings of answerable questions that no longer occur
 in the text the reader extracted (folded as the relevance rule folds it: case, quotes,
 dashes), and "of which at line breaks" those that occur once line breaks count as spaces (a
 PDF's or wrapped plain text's lines); "hit@1 / hit@5, line breaks as spaces" re-judge the same
@@ -41,7 +42,7 @@ sys.path.insert(0, str(REPO))
 from tests.format_files import run  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data"
-CORPORA = ("attrs", "starlette")
+CORPORA = tuple(sorted(p.name for p in DATA.iterdir() if (p / "questions.jsonl").is_file()))
 FORMATS = ("markdown", "html", "docx", "pdf", "plain")
 KS = (1, 3, 5)
 OFF_TOPIC_KINDS = ("off_topic", "out_of_scope")
@@ -56,28 +57,33 @@ _UNDERSCORE_EMPHASIS = re.compile(r"(?<![\w_])_([A-Za-z][^_]*?)_(?![\w_])")
 
 
 def convert(docs: Path, fmt: str, out: Path) -> Path:
-    """Every Markdown file of `docs` written as `fmt` into `out` (same stems); the Markdown itself for "markdown"."""
+    """Every Markdown file under `docs` written as `fmt` into `out` (same stems and subfolders); the Markdown
+    itself for "markdown"."""
     if fmt == "markdown":
         return docs
     out.mkdir(parents=True, exist_ok=True)
-    sources = sorted(docs.glob("*.md"))
     if fmt == "pdf":
         words = convert(docs, "docx", out.parent / f"{out.name}-docx")
-        _docx_to_pdf(sorted(words.glob("*.docx")), out)
+        for folder in sorted({path.parent for path in words.rglob("*.docx")}):
+            target = out / folder.relative_to(words)
+            target.mkdir(parents=True, exist_ok=True)
+            _docx_to_pdf(sorted(folder.glob("*.docx")), target, profile=out / ".lo-profile")
+        shutil.rmtree(out / ".lo-profile", ignore_errors=True)
         return out
     suffix, options = {"html": (".html", ["-s"]), "docx": (".docx", []), "plain": (".txt", ["-t", "plain"])}[fmt]
-    for source in sources:
-        run("pandoc", "-f", "gfm", source, *options, "-o", out / (source.stem + suffix))
+    for source in sorted(docs.rglob("*.md")):
+        target = (out / source.relative_to(docs)).with_suffix(suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        run("pandoc", "-f", "gfm", source, *options, "-o", target)
     return out
 
 
-def _docx_to_pdf(files: list[Path], out: Path) -> None:
-    """LibreOffice's PDF export with bookmarks (tests/format_files.to_pdf's options), all files in one run."""
+def _docx_to_pdf(files: list[Path], out: Path, profile: Path) -> None:
+    """LibreOffice's PDF export with bookmarks (tests/format_files.to_pdf's options), a folder's files in one run."""
     options = json.dumps({"ExportBookmarks": {"type": "boolean", "value": "true"}})
-    profile = (out / ".lo-profile").resolve()
     run(
         "soffice",
-        f"-env:UserInstallation=file://{profile}",
+        f"-env:UserInstallation=file://{profile.resolve()}",
         "--headless",
         "--convert-to",
         f"pdf:writer_pdf_Export:{options}",
@@ -85,7 +91,6 @@ def _docx_to_pdf(files: list[Path], out: Path) -> None:
         out,
         *files,
     )
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def rendered(answer: str) -> str:
