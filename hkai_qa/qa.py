@@ -341,20 +341,24 @@ class QA:
             return None
         if loaded.corpus_terms is None:
             loaded.corpus_terms = CorpusTerms.of(loaded.stored.passages)
-        ids = [r.passage for r in retrieved]
+        import numpy as np
+
+        top = [r.passage for r in retrieved][:GAIN_PASSAGES]
         sentences = loaded.stored.sentences
         count = len(loaded.stored.passages)
+        # The gain is measured as ranking sees a passage: through its own vector and its windows'.
+        best_vectors = loaded.vectors.vectors(top)
+        if loaded.stored.windows is not None:
+            best_vectors = np.vstack([best_vectors, loaded.stored.windows.of_passages(top)])
 
         def sentence_closeness(vectors):
-            import numpy as np
-
-            return np.array([sentences.closest(v, count)[ids[:GAIN_PASSAGES]].max() for v in vectors])
+            return np.array([sentences.closest(v, count)[top].max() for v in vectors])
 
         return unmentioned_term(
             question,
             loaded.corpus_terms,
-            [loaded.stored.passages[i] for i in ids],
-            loaded.vectors.vectors(ids[:GAIN_PASSAGES]),
+            [loaded.stored.passages[r.passage] for r in retrieved],
+            best_vectors,
             getattr(self.embedder, "encode_query", self.embedder.encode),
             self.embedder.encode,
             None if sentences is None else sentence_closeness,

@@ -188,7 +188,7 @@ def unmentioned_term(
     """The question's key term that the documents never mention (see the module docstring), else None.
 
     `best_passages` are the question's best passages, best first; `best_vectors` the
-    stored vectors of the first GAIN_PASSAGES of them; `sentence_closeness`, when
+    stored vectors of the first GAIN_PASSAGES of them and of their windows; `sentence_closeness`, when
     the index has sentence vectors, gives each question vector's cosine to the
     closest sentence of those passages. The term is returned as the question
     writes it, with the missing words beside it that also pull away ("minimum wage").

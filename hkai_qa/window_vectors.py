@@ -40,6 +40,10 @@ class WindowVectors:
             np.maximum.at(best, self.passages, cosine)
         return best
 
+    def of_passages(self, rows: Sequence[int]) -> np.ndarray:
+        """The vectors of the windows inside these passages (none for a passage that fits one window)."""
+        return self.vectors[np.isin(self.passages, np.asarray(rows, dtype=np.int32))]
+
 
 def window_spans(passages: Sequence[Passage], windows: Sequence[Passage]) -> tuple[np.ndarray, np.ndarray]:
     """The windows of every passage that spans more than one of `windows` (the corpus cut at the model's

@@ -90,6 +90,17 @@ def test_a_passage_scores_by_its_best_window_which_brings_it_into_the_candidates
     assert [r.passage for r in lexical] == [3]  # BM25 mode reads words only
 
 
+def test_the_windows_of_given_passages_are_the_vectors_the_near_miss_gain_is_measured_on():
+    windows = WindowVectors(
+        np.array([1, 1, 4], dtype=np.int32),
+        np.array([[0, 5], [5, 15], [0, 9]], dtype=np.int32),
+        unit(np.eye(3, 4) + 0.1),
+    )
+    assert np.array_equal(windows.of_passages([4, 1]), windows.vectors)
+    assert np.array_equal(windows.of_passages([4]), windows.vectors[2:])
+    assert windows.of_passages([0, 2]).shape == (0, 4)  # passages that fit one window have none
+
+
 def test_window_vectors_round_trip_through_the_index_folder_and_are_checked(tmp_path):
     texts = ["tea grows on hills and in valleys", "volcanoes erupt"]
     ps = [Passage(f"d#{i}", "d", "d.txt", "d", t, 0, len(t)) for i, t in enumerate(texts)]
