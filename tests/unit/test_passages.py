@@ -62,11 +62,8 @@ def test_sentence_spans():
 
 # --- passages that follow the document -------------------------------------------------------
 
-SUITE_CORPORA = [
-    BUNDLED_CORPUS,
-    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "starlette" / "docs",
-    Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "attrs" / "docs",
-]
+# Every corpus of the quality suite (benchmarks/quality.py): the bundled article and each documentation folder.
+SUITE_CORPORA = [BUNDLED_CORPUS, *sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "data").glob("*/docs"))]
 
 
 def unbalanced_fence(text: str) -> bool:
@@ -170,7 +167,7 @@ def test_an_unbroken_two_megabyte_line_is_cut_by_characters():
     assert sum(len(p.text) for p in passages) == len(text)
 
 
-@pytest.mark.parametrize("corpus", SUITE_CORPORA, ids=lambda p: p.name)
+@pytest.mark.parametrize("corpus", SUITE_CORPORA, ids=lambda p: p.parent.name if p.name == "docs" else p.name)
 @pytest.mark.parametrize("max_tokens", [60, 250])
 def test_no_passage_of_the_suite_corpora_has_an_unbalanced_fence(corpus, max_tokens):
     passages = split_documents(load_corpus(corpus).documents, count_words, max_tokens)
