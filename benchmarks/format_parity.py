@@ -52,7 +52,7 @@ _WHITESPACE = re.compile(r"\s+")
 # underscores around a word (`_tokens_`), not those inside a name (`__attrs_attrs__`).
 _EMPHASIS_STARS = re.compile(r"\*+")
 _LINK_TEXT = re.compile(r"\[([^\]]+)\]")
-_LINKED_CODE = re.compile(r"\[(`[^`]+`)\]")
+_LINKED_CODE = re.compile(r"\[(`[^`\s]+`)\]")  # a link on one code span: [`contextvars.ContextVar`]
 _UNDERSCORE_EMPHASIS = re.compile(r"(?<![\w_])_([A-Za-z][^_]*?)_(?![\w_])")
 
 
