@@ -218,9 +218,11 @@ class _Part:
 
     def leads_into(self, following: _Part) -> bool:
         """A short lead-in to its own subsections ("Each hook has these variables set:"), which it
-        introduces the way a sentence introduces a list: alone, its vector is mostly its heading."""
+        introduces the way a sentence introduces a list: alone, its vector is mostly its heading.
+        A document's opening stays its own passage: it says what the whole document is about."""
         return (
             self.cost - self.heading_cost < MIN_SECTION_TOKENS
+            and HEADING_PATH_SEPARATOR in self.section.heading
             and following.document is self.document
             and following.section.heading.startswith(self.section.heading + HEADING_PATH_SEPARATOR)
         )

@@ -138,7 +138,8 @@ def test_a_heading_with_one_short_line_joins_its_neighbour():
 
 def test_a_one_sentence_lead_in_joins_its_first_subsection_but_a_one_sentence_answer_stands_alone():
     text = (
-        "# Hooks\n\n## Environments\n\nEach hook has these environment variables set when executed.\n\n"
+        "# Hooks\n\nHooks run your own commands before and after a bump.\n\n"
+        "## Environments\n\nEach hook has these environment variables set when executed.\n\n"
         "### Inherited\n\n" + paragraph("Every variable set before the run is passed on and", 20) + "\n\n"
         "### Fields\n\n" + paragraph("The version fields are named after the parts and", 20) + "\n\n"
         "## Outputs\n\nThe output streams are echoed to the console when asked.\n\n"
@@ -146,10 +147,11 @@ def test_a_one_sentence_lead_in_joins_its_first_subsection_but_a_one_sentence_an
     )
     passages = markdown_passages(text, 200)
     headings = [p.heading for p in passages]
-    assert headings[:2] == ["Hooks › Environments › Inherited", "Hooks › Environments › Fields"]
-    assert passages[0].text.startswith("Each hook has these environment variables")  # not a passage of its own
+    # The document's opening says what it is about: it stays its own passage.
+    assert headings[:3] == ["Hooks", "Hooks › Environments › Inherited", "Hooks › Environments › Fields"]
+    assert passages[1].text.startswith("Each hook has these environment variables")  # not a passage of its own
     # A one-sentence section with no subsections answers a question alone (an FAQ entry): it stays.
-    assert headings[2:] == ["Hooks › Outputs", "Hooks › Dry runs"]
+    assert headings[3:] == ["Hooks › Outputs", "Hooks › Dry runs"]
 
 
 def test_a_small_last_section_joins_the_one_before():
