@@ -26,11 +26,18 @@ def section_matches(heading: str, expected: str) -> bool:
 
 
 def is_relevant(text: str, heading: str, answers: Sequence[str], section: str | None) -> bool:
-    """A hit holds an answer string; with no answers given, it is in the expected section."""
+    """A hit holds an answer string; with no answers given, it is in the expected section.
+
+    Runs of whitespace count as one space on both sides: a PDF or a plain-text file wraps the
+    answer's sentence at any word, where the Markdown it was written against did not."""
     if answers:
-        folded = fold(text)
-        return any(fold(answer) in folded for answer in answers)
+        folded = _spaced(fold(text))
+        return any(_spaced(fold(answer)) in folded for answer in answers)
     return section is not None and section_matches(heading, section)
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
 
 
 def covers_page(first: int | None, last: int | None, hit_source: str, page: int, source: str | None = None) -> bool:

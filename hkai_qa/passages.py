@@ -1,8 +1,8 @@
 """Documents to passages that follow the document: one per section, long ones windowed along its blocks.
 
-A section too small to stand alone joins a neighbour. A long section is cut
-into overlapping windows of whole blocks (paragraphs, lists, tables, fenced
-and indented code), never inside one, and a sentence that introduces a block
+A section too small to stand alone, or a short lead-in to its subsections, joins
+a neighbour. A long section is cut into overlapping windows of whole blocks
+(paragraphs, lists, tables, fenced and indented code), never inside one, and a sentence that introduces a block
 stays with it; only a block longer than the model's window is cut (code at
 lines, prose at sentences, then at spaces or characters), so every fence in a
 passage is balanced and no text is left unembedded. A window never exceeds its
@@ -216,6 +216,17 @@ class _Part:
         body = self.document.text[self.section.start : self.section.end]
         return not any(len(body[:end].split()) >= MIN_SENTENCE_WORDS for end in _sentence_ends(body))
 
+    def leads_into(self, following: _Part) -> bool:
+        """A short lead-in to its own subsections ("Each hook has these variables set:"), which it
+        introduces the way a sentence introduces a list: alone, its vector is mostly its heading.
+        A document's opening stays its own passage: it says what the whole document is about."""
+        return (
+            self.cost - self.heading_cost < MIN_SECTION_TOKENS
+            and HEADING_PATH_SEPARATOR in self.section.heading
+            and following.document is self.document
+            and following.section.heading.startswith(self.section.heading + HEADING_PATH_SEPARATOR)
+        )
+
 
 def _sentence_ends(text: str) -> list[int]:
     return [match.end() for match in _SENTENCE_END.finditer(text)]
@@ -234,7 +245,11 @@ def _join_small_sections(
     while index < len(parts):
         part = parts[index]
         index += 1
-        while part.small and index < len(parts) and (joined := _join(part, parts[index], max_tokens)):
+        while (
+            index < len(parts)
+            and (part.small or part.leads_into(parts[index]))
+            and (joined := _join(part, parts[index], max_tokens))
+        ):
             part = joined
             index += 1
         forward.append(part)

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 
 # Bump when `passages.split_documents` or a reader cuts passages differently: every index built under
 # the old rules is then rebuilt once, even for an unchanged corpus (2: PDF paragraphs and nested headings,
-# windows never only the previous window's overlap; 3: a small corpus's passages span up to two windows, each embedded).
-CHUNKING_VERSION = 3
+# windows never only the previous window's overlap; 3: a small corpus's passages span up to two windows, each embedded;
+# 4: a short lead-in to a section's subsections joins the first of them).
+CHUNKING_VERSION = 4
 # The model fields whose change makes every old vector useless.
 MODEL_FIELDS = ("name", "weights_sha256", "dimension", "max_tokens", "passage_text")
 

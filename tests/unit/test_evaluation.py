@@ -108,6 +108,15 @@ def test_percentile_interpolates_like_numpy():
         ("Tea grows on hills.", "Government Support", [], "government support", True),
         ("Tea grows on hills.", "Guide › Setup", [], "setup", True),
         ("Tea grows on hills.", "Setup", [], None, False),
+        # A PDF or plain-text line break (or a double space) inside the answer is still the answer.
+        (
+            "Two instances are equal if they have the same type and all\ntheir fields are equal.",
+            "x",
+            ["same type and all their  fields"],
+            None,
+            True,
+        ),
+        ("the same type\n\nand all", "x", ["same typeand"], None, False),
     ],
 )
 def test_relevance_by_answer_then_section(text, heading, answers, section, expected):

@@ -136,6 +136,24 @@ def test_a_heading_with_one_short_line_joins_its_neighbour():
     assert min(len(p.text) for p in passages) > 100
 
 
+def test_a_one_sentence_lead_in_joins_its_first_subsection_but_a_one_sentence_answer_stands_alone():
+    text = (
+        "# Hooks\n\nHooks run your own commands before and after a bump.\n\n"
+        "## Environments\n\nEach hook has these environment variables set when executed.\n\n"
+        "### Inherited\n\n" + paragraph("Every variable set before the run is passed on and", 20) + "\n\n"
+        "### Fields\n\n" + paragraph("The version fields are named after the parts and", 20) + "\n\n"
+        "## Outputs\n\nThe output streams are echoed to the console when asked.\n\n"
+        "## Dry runs\n\nA dry run prints what each hook would do and runs none of them.\n"
+    )
+    passages = markdown_passages(text, 200)
+    headings = [p.heading for p in passages]
+    # The document's opening says what it is about: it stays its own passage.
+    assert headings[:3] == ["Hooks", "Hooks › Environments › Inherited", "Hooks › Environments › Fields"]
+    assert passages[1].text.startswith("Each hook has these environment variables")  # not a passage of its own
+    # A one-sentence section with no subsections answers a question alone (an FAQ entry): it stays.
+    assert headings[3:] == ["Hooks › Outputs", "Hooks › Dry runs"]
+
+
 def test_a_small_last_section_joins_the_one_before():
     text = "# Notes\n\n## Long\n\n" + paragraph("Plenty", 60) + "\n\n## See also\n\nThe index.\n"
     passages = markdown_passages(text, 200)
