@@ -15,11 +15,12 @@ being the baseline measured in the same run. `make formats-tools` installs pando
 Relevance is by answer strings, so it carries across formats only where the strings survive
 conversion. The answer strings quote the Markdown source; for the other formats they are judged
 as rendered, without Markdown's inline markup (code ticks, emphasis stars, link brackets), which no
-rendered format prints. "answers lost" counts answer strings of answerable questions that no longer occur
-in the text the reader extracted (folded as the relevance rule folds it: case, quotes,
-dashes), and "of which at line breaks" those that occur once line breaks count as spaces (a
-PDF's or wrapped plain text's lines); "hit@1 / hit@5, line breaks as spaces" re-judge the same
-hits that way, so a judging loss is not mistaken for a ranking loss.
+rendered format prints. "answers lost" counts answer strings of answerable questions that no
+longer occur verbatim in the text the reader extracted (folded as the relevance rule folds it:
+case, quotes, dashes), and "(at line breaks)" those that occur once line breaks count as spaces (a
+PDF's or wrapped plain text's lines). The library's relevance rule reads line breaks as spaces
+(hkai_qa.metrics.is_relevant), so those are still judged; "hit@1 / hit@5, line breaks as spaces"
+re-judges the same hits that way here, a check that stays equal to hit@1 and hit@5 while the rule does.
 
 Writes benchmarks/results/format_parity.md (and .json).
 """
