@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 # Bump when `passages.split_documents` or a reader cuts passages differently: every index built under
 # the old rules is then rebuilt once, even for an unchanged corpus (2: PDF paragraphs and nested headings,
 # windows never only the previous window's overlap; 3: a small corpus's passages span up to two windows, each embedded;
-# 4: a short lead-in to a section's subsections joins the first of them).
+# 4: a short lead-in to a section's subsections joins the first of them; plain-text code and lead-ins are no
+# headings; HTML and Word code is one fenced block; an HTML page's only h1 roots its paths).
 CHUNKING_VERSION = 4
 # The model fields whose change makes every old vector useless.
 MODEL_FIELDS = ("name", "weights_sha256", "dimension", "max_tokens", "passage_text")
