@@ -23,7 +23,7 @@ HEADLINES = [
     (
         "quality.md",
         "answer quality, hybrid (default) beside the naive pipeline",
-        ["article", "attrs", "starlette", "scifact"],
+        ["article", "attrs", "starlette", "bump-my-version", "scifact"],
         ["corpus", "mode", "hit@1", "hit@3", "off topic flagged", "near miss flagged", "ndcg@10"],
     ),
     (
