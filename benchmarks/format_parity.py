@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 from measure import REPO, report, table
+from quality import KS, hkai_row, share
 
 sys.path.insert(0, str(REPO))
 
@@ -45,9 +46,6 @@ from tests.format_files import run  # noqa: E402
 DATA = REPO / "benchmarks" / "data"
 CORPORA = tuple(sorted(p.name for p in DATA.iterdir() if (p / "questions.jsonl").is_file()))
 FORMATS = ("markdown", "html", "docx", "pdf", "plain")
-KS = (1, 3, 5)
-OFF_TOPIC_KINDS = ("off_topic", "out_of_scope")
-NEAR_MISS_KINDS = ("near_miss",)
 _WHITESPACE = re.compile(r"\s+")
 # Markdown's inline markup outside code spans, which no other format prints: emphasis stars, link brackets and
 # underscores around a word (`_tokens_`), not those inside a name (`__attrs_attrs__`).
@@ -150,24 +148,13 @@ def answer_survival(folder: Path, questions) -> dict:
     }
 
 
-def share(rows: list, flagged) -> float | None:
-    return round(sum(1 for r in rows if flagged(r)) / len(rows), 3) if rows else None
-
-
 def scores(evaluation) -> dict:
-    """One row of figures from an EvalReport: hits, flags, and hits re-judged with line breaks as spaces."""
+    """One row of figures from an EvalReport: quality.py's hits and flags, and hits re-judged with line breaks as
+    spaces."""
     from hkai_qa.folding import fold
 
-    rows = evaluation.rows
-    row = {f"hit@{k}": evaluation.metrics.get(f"hit@{k}") for k in KS}
-    row["off_topic_flagged"] = share(
-        [r for r in rows if r.kind in OFF_TOPIC_KINDS], lambda r: not r.predicted_answerable
-    )
-    row["near_miss_flagged"] = share(
-        [r for r in rows if r.kind in NEAR_MISS_KINDS], lambda r: not r.predicted_answerable
-    )
-    answerable = [r for r in rows if r.answerable and r.judged]
-    row["answerable_wrongly_flagged"] = share(answerable, lambda r: not r.predicted_answerable)
+    row = hkai_row(evaluation)
+    answerable = [r for r in evaluation.rows if r.answerable and r.judged]
     spaced_ranks = []
     for r in answerable:
         wanted = [spaced(fold(a)) for a in r.answers]
